@@ -1,0 +1,46 @@
+//! The whole graph: decoded events in, rows of every output table out.
+
+use differential_dataflow::lattice::Lattice;
+use differential_dataflow::VecCollection;
+use timely::order::TotalOrder;
+use timely::progress::Timestamp;
+
+use crate::event::{Event, TimestampMs};
+use crate::metrics::metrics;
+use crate::output::Row;
+use crate::trends::{trends, TrendConfig};
+
+/// Parameters of the whole graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GraphConfig {
+    pub trends: TrendConfig,
+}
+
+/// Everything the graph produces: rows of every table, and the event-time watermark (ms).
+pub struct Outputs<'scope, T: Timestamp + Lattice> {
+    pub rows: VecCollection<'scope, T, Row>,
+    pub watermark: VecCollection<'scope, T, TimestampMs>,
+}
+
+/// Splits events by kind and builds every computation over them.
+pub fn build<'scope, T>(
+    events: VecCollection<'scope, T, Event>,
+    config: GraphConfig,
+) -> Outputs<'scope, T>
+where
+    T: Timestamp + Lattice + TotalOrder + Ord + std::hash::Hash,
+{
+    let results = events.clone().flat_map(|e| match e {
+        Event::CollectorResult(id, r) => Some((id, r)),
+        Event::Article(..) => None,
+    });
+    let articles = events.flat_map(|e| match e {
+        Event::Article(key, r) => Some((key, r)),
+        Event::CollectorResult(..) => None,
+    });
+    let trends = trends(articles, config.trends);
+    Outputs {
+        rows: metrics(results).concat(trends.rows),
+        watermark: trends.watermark,
+    }
+}

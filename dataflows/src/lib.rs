@@ -1,0 +1,14 @@
+//! trendflow's dataflow graph: event types and decoding, the replace rule, and the metrics and trend computations. No I/O.
+
+pub mod decode;
+pub mod event;
+pub mod graph;
+pub mod hash;
+pub mod metrics;
+pub mod oracle;
+pub mod output;
+pub mod trends;
+pub mod upsert;
+
+pub use differential_dataflow;
+pub use timely;

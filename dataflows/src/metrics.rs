@@ -1,0 +1,233 @@
+//! The brand/competitor metrics graph (SPEC 3.3): current collector results → star schema rows and daily aggregates.
+
+use differential_dataflow::lattice::Lattice;
+use differential_dataflow::VecCollection;
+use serde::{Deserialize, Serialize};
+use timely::progress::Timestamp;
+
+use crate::event::{
+    day_of, CollectorResult, Day, Micros, Record, Scores, SentimentLabel, TimestampMs,
+};
+use crate::output::Row;
+use crate::upsert::upsert;
+
+/// `metric_facts`: one row per current collector result.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MetricFact {
+    pub id: String,
+    pub customer_id: String,
+    pub brand_id: String,
+    pub query_id: String,
+    pub collector_type: String,
+    pub topic: String,
+    pub day: Day,
+    pub created_at: TimestampMs,
+    pub version: u64,
+}
+
+/// `collector_results`: the answer itself, stored once (`raw_answer` lives only here).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CollectorResultRow {
+    pub id: String,
+    pub brand_name: Option<String>,
+    pub created_at: TimestampMs,
+    pub version: u64,
+    pub raw_answer: Option<String>,
+}
+
+/// `brand_metrics` (key `result_id`) and `competitor_metrics` (key `(result_id, competitor_id)`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ScoreRow {
+    pub result_id: String,
+    /// `None` for the brand itself.
+    pub competitor_id: Option<String>,
+    pub competitor_name: Option<String>,
+    pub visibility_index: Micros,
+    pub share_of_answers: Micros,
+    pub mentions: u32,
+    pub positions: Vec<u32>,
+    pub best_position: Option<u32>,
+}
+
+/// `brand_sentiment` (key `result_id`) and `competitor_sentiment` (key `(result_id, competitor_id)`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SentimentRow {
+    pub result_id: String,
+    pub competitor_id: Option<String>,
+    pub label: SentimentLabel,
+    pub score: Micros,
+}
+
+/// Key of a daily aggregate: `competitor_id` is `None` for `brand_daily_metrics`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DailyKey {
+    pub customer_id: String,
+    pub brand_id: String,
+    pub competitor_id: Option<String>,
+    pub collector_type: String,
+    pub day: Day,
+}
+
+/// A daily aggregate, kept as exact sums and counts; averages are derived by the methods.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DailyAgg {
+    /// Number of answers (collector results) in the group.
+    pub answers: i64,
+    pub mentions: i64,
+    pub visibility_sum: Micros,
+    pub share_of_answers_sum: Micros,
+    /// Sum and count over every listed position of every answer.
+    pub position_sum: i64,
+    pub position_count: i64,
+    pub best_position: Option<u32>,
+    pub sentiment_sum: Micros,
+    pub sentiment_count: i64,
+    pub positive: i64,
+    pub neutral: i64,
+    pub negative: i64,
+}
+
+fn ratio(sum: i64, count: i64, scale: f64) -> Option<f64> {
+    (count > 0).then(|| sum as f64 / count as f64 / scale)
+}
+
+impl DailyAgg {
+    /// Adds one answer's scores `mult` (> 0) times. Aggregates are rebuilt from the group's
+    /// current answers, never decremented, because the best position cannot be retracted.
+    pub fn add(&mut self, s: &Scores, mult: i64) {
+        if let Some(b) = s.best_position() {
+            self.best_position = Some(self.best_position.map_or(b, |x| x.min(b)));
+        }
+        self.answers += mult;
+        self.mentions += mult * i64::from(s.mentions);
+        self.visibility_sum += mult * s.visibility_index;
+        self.share_of_answers_sum += mult * s.share_of_answers;
+        self.position_sum += mult * s.positions.iter().map(|p| i64::from(*p)).sum::<i64>();
+        self.position_count += mult * s.positions.len() as i64;
+        if let Some(sent) = &s.sentiment {
+            self.sentiment_sum += mult * sent.score;
+            self.sentiment_count += mult;
+            match sent.label {
+                SentimentLabel::Positive => self.positive += mult,
+                SentimentLabel::Neutral => self.neutral += mult,
+                SentimentLabel::Negative => self.negative += mult,
+            }
+        }
+    }
+
+    pub fn avg_visibility_index(&self) -> Option<f64> {
+        ratio(self.visibility_sum, self.answers, 1e6)
+    }
+    pub fn avg_share_of_answers(&self) -> Option<f64> {
+        ratio(self.share_of_answers_sum, self.answers, 1e6)
+    }
+    pub fn avg_position(&self) -> Option<f64> {
+        ratio(self.position_sum, self.position_count, 1.0)
+    }
+    pub fn avg_sentiment_score(&self) -> Option<f64> {
+        ratio(self.sentiment_sum, self.sentiment_count, 1e6)
+    }
+}
+
+/// The star-schema rows of one current collector result (everything but the aggregates).
+pub fn star_rows(id: &str, r: &CollectorResult) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(4 + 2 * r.competitors.len());
+    rows.push(Row::MetricFact(MetricFact {
+        id: id.to_string(),
+        customer_id: r.customer_id.clone(),
+        brand_id: r.brand_id.clone(),
+        query_id: r.query_id.clone(),
+        collector_type: r.collector_type.clone(),
+        topic: r.topic.clone(),
+        day: day_of(r.created_at),
+        created_at: r.created_at,
+        version: r.version,
+    }));
+    rows.push(Row::CollectorResult(CollectorResultRow {
+        id: id.to_string(),
+        brand_name: r.brand_name.clone(),
+        created_at: r.created_at,
+        version: r.version,
+        raw_answer: r.raw_answer.clone(),
+    }));
+    let mut push_scores = |competitor: Option<(&str, &Option<String>)>, s: &Scores| {
+        let competitor_id = competitor.map(|(c, _)| c.to_string());
+        let score_row = ScoreRow {
+            result_id: id.to_string(),
+            competitor_id: competitor_id.clone(),
+            competitor_name: competitor.and_then(|(_, n)| n.clone()),
+            visibility_index: s.visibility_index,
+            share_of_answers: s.share_of_answers,
+            mentions: s.mentions,
+            positions: s.positions.clone(),
+            best_position: s.best_position(),
+        };
+        rows.push(match competitor {
+            None => Row::BrandMetric(score_row),
+            Some(_) => Row::CompetitorMetric(score_row),
+        });
+        if let Some(sent) = &s.sentiment {
+            let sent_row = SentimentRow {
+                result_id: id.to_string(),
+                competitor_id,
+                label: sent.label,
+                score: sent.score,
+            };
+            rows.push(match competitor {
+                None => Row::BrandSentiment(sent_row),
+                Some(_) => Row::CompetitorSentiment(sent_row),
+            });
+        }
+    };
+    push_scores(None, &r.brand);
+    for c in &r.competitors {
+        push_scores(Some((&c.competitor_id, &c.name)), &c.scores);
+    }
+    rows
+}
+
+/// The daily-aggregate groups one current collector result contributes to, with its scores there.
+pub fn daily_contributions(r: &CollectorResult) -> impl Iterator<Item = (DailyKey, &Scores)> {
+    let key = |competitor_id: Option<String>| DailyKey {
+        customer_id: r.customer_id.clone(),
+        brand_id: r.brand_id.clone(),
+        competitor_id,
+        collector_type: r.collector_type.clone(),
+        day: day_of(r.created_at),
+    };
+    std::iter::once((key(None), &r.brand)).chain(
+        r.competitors
+            .iter()
+            .map(move |c| (key(Some(c.competitor_id.clone())), &c.scores)),
+    )
+}
+
+/// Builds the metrics graph: collector-result records keyed by `id` → every metrics table, as
+/// [`Row`]s. Records are upserted by the replace rule, so corrections and deletes retract
+/// exactly the rows and contributions of the version they replace.
+pub fn metrics<'scope, T>(
+    records: VecCollection<'scope, T, (String, Record<CollectorResult>)>,
+) -> VecCollection<'scope, T, Row>
+where
+    T: Timestamp + Lattice + Ord,
+{
+    let current = upsert(records);
+    let star = current.clone().flat_map(|(id, r)| star_rows(&id, &r));
+    let daily = current
+        .flat_map(|(_id, r)| {
+            daily_contributions(&r)
+                .map(|(k, s)| (k, s.clone()))
+                .collect::<Vec<_>>()
+        })
+        .reduce(|_key, input, output| {
+            let mut agg = DailyAgg::default();
+            for (scores, mult) in input {
+                agg.add(scores, *mult as i64);
+            }
+            if agg.answers > 0 {
+                output.push((agg, 1));
+            }
+        })
+        .map(|(key, agg)| Row::Daily(key, agg));
+    star.concat(daily)
+}

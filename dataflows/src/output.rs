@@ -1,0 +1,127 @@
+//! The graph's output: one `Row` type over every table, each with its table and primary key.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{CollectorResultRow, DailyAgg, DailyKey, MetricFact, ScoreRow, SentimentRow};
+use crate::trends::ledger::{ArchivedTrendRow, TrendAliasRow};
+use crate::trends::{TrendArticleRow, TrendRow};
+
+/// Every output table of SPEC 3, by its SQL / Parquet name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Table {
+    MetricFacts,
+    CollectorResults,
+    BrandMetrics,
+    CompetitorMetrics,
+    BrandSentiment,
+    CompetitorSentiment,
+    BrandDailyMetrics,
+    CompetitorDailyMetrics,
+    Trends,
+    TrendArticles,
+    TrendAliases,
+    ArchivedTrends,
+}
+
+impl Table {
+    pub const ALL: [Table; 12] = [
+        Table::MetricFacts,
+        Table::CollectorResults,
+        Table::BrandMetrics,
+        Table::CompetitorMetrics,
+        Table::BrandSentiment,
+        Table::CompetitorSentiment,
+        Table::BrandDailyMetrics,
+        Table::CompetitorDailyMetrics,
+        Table::Trends,
+        Table::TrendArticles,
+        Table::TrendAliases,
+        Table::ArchivedTrends,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::MetricFacts => "metric_facts",
+            Table::CollectorResults => "collector_results",
+            Table::BrandMetrics => "brand_metrics",
+            Table::CompetitorMetrics => "competitor_metrics",
+            Table::BrandSentiment => "brand_sentiment",
+            Table::CompetitorSentiment => "competitor_sentiment",
+            Table::BrandDailyMetrics => "brand_daily_metrics",
+            Table::CompetitorDailyMetrics => "competitor_daily_metrics",
+            Table::Trends => "trends",
+            Table::TrendArticles => "trend_articles",
+            Table::TrendAliases => "trend_aliases",
+            Table::ArchivedTrends => "archived_trends",
+        }
+    }
+}
+
+/// One row of one output table.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Row {
+    MetricFact(MetricFact),
+    CollectorResult(CollectorResultRow),
+    BrandMetric(ScoreRow),
+    CompetitorMetric(ScoreRow),
+    BrandSentiment(SentimentRow),
+    CompetitorSentiment(SentimentRow),
+    /// `brand_daily_metrics` when the key has no competitor, else `competitor_daily_metrics`.
+    Daily(DailyKey, DailyAgg),
+    Trend(TrendRow),
+    TrendArticle(TrendArticleRow),
+    TrendAlias(TrendAliasRow),
+    ArchivedTrend(ArchivedTrendRow),
+}
+
+/// A row's primary key within its table, as text parts (for upserts and deletes).
+pub type RowKey = Vec<String>;
+
+impl Row {
+    pub fn table(&self) -> Table {
+        match self {
+            Row::MetricFact(_) => Table::MetricFacts,
+            Row::CollectorResult(_) => Table::CollectorResults,
+            Row::BrandMetric(_) => Table::BrandMetrics,
+            Row::CompetitorMetric(_) => Table::CompetitorMetrics,
+            Row::BrandSentiment(_) => Table::BrandSentiment,
+            Row::CompetitorSentiment(_) => Table::CompetitorSentiment,
+            Row::Daily(k, _) if k.competitor_id.is_none() => Table::BrandDailyMetrics,
+            Row::Daily(..) => Table::CompetitorDailyMetrics,
+            Row::Trend(_) => Table::Trends,
+            Row::TrendArticle(_) => Table::TrendArticles,
+            Row::TrendAlias(_) => Table::TrendAliases,
+            Row::ArchivedTrend(_) => Table::ArchivedTrends,
+        }
+    }
+
+    /// The primary key of the row within its table.
+    pub fn key(&self) -> RowKey {
+        let with_competitor = |id: &str, c: &Option<String>| {
+            let mut k = vec![id.to_string()];
+            k.extend(c.clone());
+            k
+        };
+        match self {
+            Row::MetricFact(r) => vec![r.id.clone()],
+            Row::CollectorResult(r) => vec![r.id.clone()],
+            Row::BrandMetric(r) | Row::CompetitorMetric(r) => {
+                with_competitor(&r.result_id, &r.competitor_id)
+            }
+            Row::BrandSentiment(r) | Row::CompetitorSentiment(r) => {
+                with_competitor(&r.result_id, &r.competitor_id)
+            }
+            Row::Daily(k, _) => {
+                let mut key = vec![k.customer_id.clone(), k.brand_id.clone()];
+                key.extend(k.competitor_id.clone());
+                key.push(k.collector_type.clone());
+                key.push(k.day.to_string());
+                key
+            }
+            Row::Trend(t) => vec![t.trend_id.clone()],
+            Row::TrendArticle(a) => vec![a.source.clone(), a.external_id.clone()],
+            Row::TrendAlias(a) => vec![a.alias_id.clone()],
+            Row::ArchivedTrend(a) => vec![a.trend.trend_id.clone(), a.archived_at.to_string()],
+        }
+    }
+}

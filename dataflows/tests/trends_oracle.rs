@@ -1,0 +1,301 @@
+//! The trend graph equals a from-scratch sequential implementation of the same definition on
+//! random small inputs, per epoch, for 1/2/4 workers and shuffled inputs; deletes and re-adds
+//! restore the earlier state; label propagation stays bounded on oscillating graphs.
+
+mod support;
+
+use rand::prelude::*;
+use rand::rngs::StdRng;
+
+use dataflows::event::{Article, ArticleKey, Change, Event, Record};
+use dataflows::oracle::trend_tables;
+use dataflows::output::Row;
+use dataflows::trends::cluster::ClusterConfig;
+use dataflows::trends::similarity::SimilarityConfig;
+use dataflows::trends::{trends, TrendConfig};
+
+const TOPICS: [[&str; 5]; 5] = [
+    ["recall", "ignition", "airbag", "dealer", "nhtsa"],
+    ["merger", "shareholder", "bid", "regulator", "deal"],
+    ["storm", "flood", "evacuation", "rain", "coast"],
+    ["election", "ballot", "candidate", "poll", "vote"],
+    ["launch", "phone", "screen", "battery", "preorder"],
+];
+const COMMON: [&str; 6] = ["says", "new", "report", "week", "update", "amid"];
+
+fn headline(rng: &mut StdRng) -> String {
+    let topic = TOPICS.choose(rng).expect("topics");
+    let n = rng.gen_range(1..4);
+    let mut words: Vec<&str> = topic.choose_multiple(rng, n).copied().collect();
+    if rng.gen_bool(0.15) {
+        words.extend(
+            TOPICS
+                .choose(rng)
+                .expect("topics")
+                .choose_multiple(rng, 1)
+                .copied(),
+        );
+    }
+    let n = rng.gen_range(0..3);
+    words.extend(COMMON.choose_multiple(rng, n).copied());
+    words.shuffle(rng);
+    if rng.gen_bool(0.2) {
+        words.push("the");
+    }
+    words.join(" ")
+}
+
+fn random_stream(rng: &mut StdRng, len: usize) -> Vec<Event> {
+    let mut events: Vec<Event> = Vec::new();
+    for seq in 0..len as u64 {
+        if !events.is_empty() && rng.gen_bool(0.05) {
+            let dup = events[rng.gen_range(0..events.len())].clone();
+            events.push(dup);
+            continue;
+        }
+        let key = ArticleKey {
+            source: format!("s{}", rng.gen_range(0..3)),
+            external_id: format!("e{}", rng.gen_range(0..14)),
+        };
+        let version = rng.gen_range(0..3);
+        let change = match rng.gen_range(0..20) {
+            0 | 1 => Change::Delete,
+            2 => Change::Tombstone,
+            _ => Change::Upsert(Article {
+                title: headline(rng),
+                // Five hours of event time against a three-hour window.
+                published_at: 1_700_000_000_000 + rng.gen_range(0..5 * 3_600_000),
+                url: None,
+                summary: None,
+                language: None,
+                topics: vec![],
+            }),
+        };
+        events.push(Event::Article(
+            key,
+            Record {
+                seq,
+                version,
+                change,
+            },
+        ));
+    }
+    events
+}
+
+fn config(rng: &mut StdRng) -> TrendConfig {
+    TrendConfig {
+        window_ms: 3 * 3_600_000,
+        similarity: SimilarityConfig {
+            index_cap: rng.gen_range(3..12),
+            ..SimilarityConfig::default()
+        },
+        cluster: ClusterConfig {
+            rounds: rng.gen_range(1..8),
+        },
+    }
+}
+
+fn articles(events: &[Event]) -> Vec<Event> {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Article(..)))
+        .cloned()
+        .collect()
+}
+
+fn graph(
+    config: TrendConfig,
+) -> impl for<'s> Fn(
+    dataflows::differential_dataflow::VecCollection<'s, u64, Event>,
+) -> dataflows::differential_dataflow::VecCollection<'s, u64, Row>
+       + Send
+       + Sync
+       + 'static {
+    move |events| {
+        let records = events.flat_map(|e| match e {
+            Event::Article(k, r) => Some((k, r)),
+            Event::CollectorResult(..) => None,
+        });
+        trends(records, config).rows
+    }
+}
+
+fn check(seed: u64, workers: usize, shuffle: bool) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let config = config(&mut rng);
+    let len = rng.gen_range(1..60);
+    let mut stream = random_stream(&mut rng, len);
+    if shuffle {
+        stream.shuffle(&mut rng);
+    }
+    let epochs = support::cut_epochs(&stream, rng.gen_range(1..5), &mut rng);
+    let states = support::run_epochs(workers, epochs.clone(), graph(config));
+    let mut seen = Vec::new();
+    for (epoch, (events, state)) in epochs.iter().zip(&states).enumerate() {
+        seen.extend(articles(events));
+        let expected = trend_tables(&seen, config);
+        assert_eq!(
+            state, &expected,
+            "seed {seed}, {workers} workers, shuffle {shuffle}, {config:?}: epoch {epoch} differs from the oracle"
+        );
+    }
+}
+
+#[test]
+fn trends_match_oracle_one_worker() {
+    for seed in 0..70 {
+        check(seed, 1, seed % 2 == 0);
+    }
+}
+
+#[test]
+fn trends_match_oracle_two_workers() {
+    for seed in 100..170 {
+        check(seed, 2, seed % 2 == 0);
+    }
+}
+
+#[test]
+fn trends_match_oracle_four_workers() {
+    for seed in 200..260 {
+        check(seed, 4, seed % 2 == 0);
+    }
+}
+
+/// Same set of articles, any order, any epoch cut, any worker count → same trends and ids.
+#[test]
+fn same_trends_for_any_order_batching_and_workers() {
+    for seed in 0..15 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let config = config(&mut rng);
+        let stream = random_stream(&mut rng, 50);
+        let mut finals = Vec::new();
+        for workers in [1, 2, 4] {
+            let mut shuffled = stream.clone();
+            shuffled.shuffle(&mut rng);
+            let epochs = support::cut_epochs(&shuffled, rng.gen_range(1..6), &mut rng);
+            let states = support::run_epochs(workers, epochs, graph(config));
+            finals.push(states.last().cloned().unwrap_or_default());
+        }
+        assert_eq!(finals[0], finals[1], "seed {seed}");
+        assert_eq!(finals[0], finals[2], "seed {seed}");
+    }
+}
+
+/// Deleting an article and re-adding it returns exactly the earlier state.
+#[test]
+fn delete_then_readd_restores_the_state() {
+    for seed in 0..15 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let config = config(&mut rng);
+        let mut keys = std::collections::BTreeSet::new();
+        let stream: Vec<Event> = random_stream(&mut rng, 40)
+            .into_iter()
+            .filter(|e| matches!(e, Event::Article(k, Record { change: Change::Upsert(_), .. }) if keys.insert(k.clone())))
+            .collect();
+        // The newest article is always inside the window.
+        let newest = stream.iter().max_by_key(|e| match e {
+            Event::Article(
+                _,
+                Record {
+                    change: Change::Upsert(a),
+                    ..
+                },
+            ) => a.published_at,
+            _ => 0,
+        });
+        let Some(Event::Article(
+            key,
+            Record {
+                seq,
+                version,
+                change,
+            },
+        )) = newest.cloned()
+        else {
+            continue;
+        };
+        let delete = Event::Article(
+            key.clone(),
+            Record {
+                seq: seq + 1,
+                version: version + 1,
+                change: Change::Delete,
+            },
+        );
+        let readd = Event::Article(
+            key,
+            Record {
+                seq: seq + 2,
+                version: version + 2,
+                change,
+            },
+        );
+        let states = support::run_epochs(
+            2,
+            vec![stream.clone(), vec![delete], vec![readd]],
+            graph(config),
+        );
+        assert_eq!(
+            states[0], states[2],
+            "seed {seed}: re-adding must restore the state"
+        );
+        assert_ne!(
+            states[0], states[1],
+            "seed {seed}: the delete must change something"
+        );
+    }
+}
+
+/// A bipartite graph makes synchronous propagation oscillate forever; the bounded rounds still
+/// end, and equal the oracle's result after the same number of rounds.
+#[test]
+fn label_propagation_is_bounded_on_oscillating_graphs() {
+    let config = TrendConfig {
+        window_ms: 24 * 3_600_000,
+        similarity: SimilarityConfig {
+            index_cap: 100,
+            min_jaccard: 300_000,
+            ..SimilarityConfig::default()
+        },
+        cluster: ClusterConfig { rounds: 7 },
+    };
+    // Two hubs, each sharing one word with each of three leaves that share nothing else.
+    let mut events = Vec::new();
+    let titles = [
+        "alpha beta gamma",
+        "delta epsilon zeta",
+        "alpha delta",
+        "beta epsilon",
+        "gamma zeta",
+    ];
+    for (i, t) in titles.iter().enumerate() {
+        events.push(Event::Article(
+            ArticleKey {
+                source: "s".into(),
+                external_id: format!("e{i}"),
+            },
+            Record {
+                seq: i as u64,
+                version: 0,
+                change: Change::Upsert(Article {
+                    title: t.to_string(),
+                    published_at: 1_700_000_000_000 + i as i64,
+                    url: None,
+                    summary: None,
+                    language: None,
+                    topics: vec![],
+                }),
+            },
+        ));
+    }
+    for rounds in [1, 2, 7, 20] {
+        let config = TrendConfig {
+            cluster: ClusterConfig { rounds },
+            ..config
+        };
+        let states = support::run_epochs(1, vec![events.clone()], graph(config));
+        assert_eq!(states[0], trend_tables(&events, config), "rounds {rounds}");
+    }
+}

@@ -1,0 +1,157 @@
+//! The command line: every command and flag, with its help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// trendflow: incremental news trends and brand/competitor metrics, published as consistent
+/// snapshots.
+#[derive(Debug, Parser)]
+#[command(name = "trendflow", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline: read events, maintain every table, commit a snapshot per epoch.
+    Run(RunArgs),
+    /// Write synthetic but realistic events (JSON lines), deterministic by seed.
+    Gen(GenArgs),
+    /// Cluster a file of articles with the same graph as `run`; prints `external_id<TAB>trend_id`.
+    Cluster(ClusterArgs),
+    /// Score clustering against gold labels (`story_id` on each article): B-cubed and pairwise.
+    Eval(ClusterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// JSON-lines file of articles.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Timely worker threads.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
+    /// Largest number of events in one epoch.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epoch_events: u64,
+    #[command(flatten)]
+    pub trends: TrendArgs,
+}
+
+/// Trend clustering parameters (defaults are the documented method; see the README).
+#[derive(Debug, Args, Clone, Copy)]
+pub struct TrendArgs {
+    /// Event-time window in hours: older articles leave the live trends.
+    #[arg(long, default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..))]
+    pub window_hours: u64,
+    /// Smallest Jaccard overlap of two headlines' word sets for an edge, in (0, 1].
+    #[arg(long, default_value_t = 0.12)]
+    pub min_jaccard: f64,
+    /// Words in more live headlines than this propose no candidate pairs.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub index_cap: u64,
+    /// Rounds of label propagation.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub rounds: u32,
+}
+
+impl TrendArgs {
+    pub fn config(&self) -> Result<dataflows::trends::TrendConfig, String> {
+        use dataflows::trends::{
+            cluster::ClusterConfig, similarity::SimilarityConfig, TrendConfig,
+        };
+        if !(self.min_jaccard > 0.0 && self.min_jaccard <= 1.0) {
+            return Err(format!(
+                "--min-jaccard: {} is not in (0, 1]",
+                self.min_jaccard
+            ));
+        }
+        Ok(TrendConfig {
+            window_ms: self.window_hours as i64 * 3_600_000,
+            similarity: SimilarityConfig {
+                index_cap: self.index_cap,
+                min_jaccard: (self.min_jaccard * 1e6).round() as i64,
+                ..SimilarityConfig::default()
+            },
+            cluster: ClusterConfig {
+                rounds: self.rounds,
+            },
+        })
+    }
+}
+
+/// Which outputs `run` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SinkKind {
+    /// No output: the graph only (for benchmarks).
+    None,
+    Postgres,
+    Parquet,
+    Sqlite,
+}
+
+/// The event kind of an input file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputKind {
+    /// Read the kind from each line (`kind` field, else `external_id` → article, `id` → collector result).
+    Mixed,
+    Article,
+    CollectorResult,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// JSON-lines file of events to read (one event per line).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Event kind of the lines of --input.
+    #[arg(long, value_enum, default_value_t = InputKind::Mixed)]
+    pub kind: InputKind,
+    /// Stop once everything in the input has been committed.
+    #[arg(long)]
+    pub once: bool,
+    /// Outputs to write, comma separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
+    pub sinks: Vec<SinkKind>,
+    /// Timely worker threads.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
+    /// Largest number of events in one epoch.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epoch_events: u64,
+    /// Largest accepted message, in bytes; larger ones are dead-lettered.
+    #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_payload: u64,
+    /// After the run, recompute every table with the plain sequential oracle and compare.
+    #[arg(long)]
+    pub verify: bool,
+    #[command(flatten)]
+    pub trends: TrendArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Seed: the same seed and counts give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of article lines (corrections, deletes and malformed lines included).
+    #[arg(long, default_value_t = 10_000)]
+    pub articles: u64,
+    /// Number of collector-result lines (corrections, deletes and malformed lines included).
+    #[arg(long, default_value_t = 10_000)]
+    pub collector_results: u64,
+    /// Share of malformed lines, between 0 and 1.
+    #[arg(long, default_value_t = 0.001)]
+    pub malformed_share: f64,
+    /// First day of the generated period (RFC 3339).
+    #[arg(long, default_value = "2026-01-01T00:00:00Z")]
+    pub start: String,
+    /// Length of the generated period in days.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Output file.
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+}

@@ -1,0 +1,252 @@
+//! Runs the graph on timely workers: feeds source epochs in, collects each completed epoch's output into a `Snapshot`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dataflows::decode::Decoder;
+use dataflows::differential_dataflow::input::Input;
+use dataflows::event::Event;
+use dataflows::output::Row;
+use dataflows::trends::ledger::TrendLedger;
+
+use crate::snapshot::{DeadLetter, Snapshot};
+use crate::sources::{RawMessage, Source};
+
+/// How the engine runs.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    pub workers: usize,
+    pub decoder: Decoder,
+    /// Epochs a source may run ahead of the sinks before it waits (back-pressure).
+    pub max_epochs_in_flight: usize,
+    pub graph: dataflows::graph::GraphConfig,
+}
+
+/// Totals of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    pub epochs: u64,
+    pub events_in: u64,
+    pub rejected: u64,
+    pub rejected_by_reason: HashMap<&'static str, u64>,
+    pub elapsed: Duration,
+}
+
+enum WorkerInput {
+    Epoch(u64, Vec<RawMessage>),
+}
+
+enum Output {
+    Rows(Vec<(Row, u64, isize)>),
+    Watermark(Vec<(i64, u64, isize)>),
+    Decoded {
+        epoch: u64,
+        events_in: u64,
+        dead_letters: Vec<DeadLetter>,
+    },
+    Complete(u64),
+}
+
+/// Runs `source` through the graph until it is exhausted, handing each completed epoch to
+/// `commit` in epoch order. An error from `commit` stops the run.
+pub fn run<S, C, E>(
+    options: &EngineOptions,
+    mut source: S,
+    mut commit: C,
+) -> Result<RunStats, EngineError<E>>
+where
+    S: Source + 'static,
+    C: FnMut(Snapshot) -> Result<(), E>,
+{
+    let started = Instant::now();
+    let workers = options.workers.max(1);
+    let origin = source.origin();
+    let (out_tx, out_rx) = mpsc::channel::<Output>();
+    let mut worker_txs: Vec<SyncSender<WorkerInput>> = Vec::new();
+    let mut worker_rxs: Vec<Option<Receiver<WorkerInput>>> = Vec::new();
+    for _ in 0..workers {
+        let (tx, rx) = mpsc::sync_channel(options.max_epochs_in_flight.max(1));
+        worker_txs.push(tx);
+        worker_rxs.push(Some(rx));
+    }
+    let worker_rxs = Arc::new(Mutex::new(worker_rxs));
+    let out_for_workers = Arc::new(Mutex::new(out_tx));
+    let decoder = options.decoder;
+    let graph_config = options.graph;
+
+    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+        let index = worker.index();
+        let rx = worker_rxs
+            .lock()
+            .ok()
+            .and_then(|mut v| v[index].take())
+            .expect("each worker takes its own input channel once");
+        let out: Sender<Output> = out_for_workers.lock().expect("output channel").clone();
+        let rows_out = out.clone();
+        let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, events) = scope.new_collection::<Event, isize>();
+            let outputs = dataflows::graph::build(events, graph_config);
+            let watermark_out = rows_out.clone();
+            let (probe, _) = outputs
+                .watermark
+                .inspect_batch(move |_, updates| {
+                    if !updates.is_empty() {
+                        let _ = watermark_out.send(Output::Watermark(updates.to_vec()));
+                    }
+                })
+                .probe();
+            outputs
+                .rows
+                .inspect_batch(move |_, updates| {
+                    if !updates.is_empty() {
+                        let _ = rows_out.send(Output::Rows(updates.to_vec()));
+                    }
+                })
+                .probe_with(&probe);
+            (input, probe)
+        });
+        while let Ok(WorkerInput::Epoch(epoch, messages)) = rx.recv() {
+            let mut dead_letters = Vec::new();
+            let events_in = messages.len() as u64;
+            for m in messages {
+                match decoder.decode_any(m.kind, m.key.as_deref(), m.payload.as_deref(), m.seq) {
+                    Ok(event) => input.insert(event),
+                    Err(e) => dead_letters.push(DeadLetter {
+                        origin: String::new(),
+                        partition: m.partition,
+                        offset: m.seq,
+                        field: e.field.clone(),
+                        reason: e.problem.reason(),
+                        error: e.to_string(),
+                        key: m.key,
+                        payload: m.payload,
+                    }),
+                }
+            }
+            let _ = out.send(Output::Decoded {
+                epoch,
+                events_in,
+                dead_letters,
+            });
+            input.advance_to(epoch + 1);
+            input.flush();
+            worker.step_while(|| probe.less_than(input.time()));
+            if index == 0 {
+                let _ = out.send(Output::Complete(epoch));
+            }
+        }
+    })
+    .map_err(EngineError::Timely)?;
+
+    // The source runs on this thread's helper; snapshots are assembled here.
+    let feeder = std::thread::Builder::new()
+        .name("trendflow-source".into())
+        .spawn(move || -> std::io::Result<()> {
+            let mut epoch = 0u64;
+            while let Some(messages) = source.next_epoch()? {
+                let mut shares: Vec<Vec<RawMessage>> =
+                    (0..worker_txs.len()).map(|_| Vec::new()).collect();
+                let n = shares.len();
+                for (i, m) in messages.into_iter().enumerate() {
+                    shares[i % n].push(m);
+                }
+                for (tx, share) in worker_txs.iter().zip(shares) {
+                    if tx.send(WorkerInput::Epoch(epoch, share)).is_err() {
+                        return Ok(());
+                    }
+                }
+                epoch += 1;
+            }
+            Ok(())
+        })
+        .map_err(EngineError::Io)?;
+
+    let mut stats = RunStats::default();
+    let mut pending: HashMap<u64, Snapshot> = HashMap::new();
+    let mut rows: HashMap<u64, Vec<(Row, i64)>> = HashMap::new();
+    let mut watermark_updates: HashMap<u64, Vec<(i64, i64)>> = HashMap::new();
+    let mut watermark: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut ledger = TrendLedger::new(options.graph.trends.window_ms);
+    for message in out_rx {
+        match message {
+            Output::Watermark(updates) => {
+                for (wm, t, d) in updates {
+                    watermark_updates.entry(t).or_default().push((wm, d as i64));
+                }
+            }
+            Output::Rows(updates) => {
+                for (row, t, d) in updates {
+                    rows.entry(t).or_default().push((row, d as i64));
+                }
+            }
+            Output::Decoded {
+                epoch,
+                events_in,
+                mut dead_letters,
+            } => {
+                let p = pending.entry(epoch).or_default();
+                p.events_in += events_in;
+                p.rejected += dead_letters.len() as u64;
+                for d in &mut dead_letters {
+                    d.origin.clone_from(&origin);
+                }
+                p.dead_letters.append(&mut dead_letters);
+            }
+            Output::Complete(epoch) => {
+                let counts = pending.remove(&epoch).unwrap_or_default();
+                for (wm, d) in watermark_updates.remove(&epoch).unwrap_or_default() {
+                    *watermark.entry(wm).or_insert(0) += d;
+                }
+                watermark.retain(|_, n| *n != 0);
+                let wm = watermark.keys().next_back().copied();
+                let mut updates = rows.remove(&epoch).unwrap_or_default();
+                let net = crate::snapshot::net_changes(std::mem::take(&mut updates));
+                let history = ledger.apply(net.iter().map(|(r, d)| (r, *d)), wm);
+                let mut snapshot = Snapshot::from_net(
+                    epoch,
+                    net.into_iter()
+                        .chain(history.upserts.into_iter().map(|r| (r, 1)))
+                        .chain(history.deletes.into_iter().map(|r| (r, -1))),
+                );
+                snapshot.watermark = wm;
+                snapshot.events_in = counts.events_in;
+                snapshot.rejected = counts.rejected;
+                snapshot.dead_letters = counts.dead_letters;
+                snapshot
+                    .dead_letters
+                    .sort_by_key(|d| (d.partition, d.offset));
+                stats.epochs += 1;
+                stats.events_in += snapshot.events_in;
+                stats.rejected += snapshot.rejected;
+                for d in &snapshot.dead_letters {
+                    *stats.rejected_by_reason.entry(d.reason).or_insert(0) += 1;
+                }
+                commit(snapshot).map_err(EngineError::Sink)?;
+            }
+        }
+    }
+    feeder
+        .join()
+        .map_err(|_| EngineError::Panic("source thread"))?
+        .map_err(EngineError::Io)?;
+    for guard in guards.join() {
+        guard.map_err(EngineError::Timely)?;
+    }
+    stats.elapsed = started.elapsed();
+    Ok(stats)
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError<E> {
+    #[error("reading the source: {0}")]
+    Io(std::io::Error),
+    #[error("timely: {0}")]
+    Timely(String),
+    #[error("a {0} panicked")]
+    Panic(&'static str),
+    #[error("sink: {0}")]
+    Sink(E),
+}

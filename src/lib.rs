@@ -1,0 +1,10 @@
+//! trendflow's service side: command line, engine (timely workers, epochs, snapshots), sources, sinks, tools.
+
+pub mod cli;
+pub mod engine;
+pub mod eval;
+pub mod gen;
+pub mod run;
+pub mod sinks;
+pub mod snapshot;
+pub mod sources;

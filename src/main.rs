@@ -1,0 +1,26 @@
+//! The `trendflow` binary: parses the command line and runs the chosen command.
+
+use trendflow::{cli, run};
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        cli::Command::Run(args) => run::run(&args),
+        cli::Command::Gen(args) => run::gen(&args),
+        cli::Command::Cluster(args) => run::cluster(&args),
+        cli::Command::Eval(args) => run::eval(&args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,141 @@
+//! A snapshot: the consolidated changes of one completed epoch, ready for the sinks to commit.
+
+use std::collections::{BTreeMap, HashMap};
+
+use dataflows::output::{Row, RowKey, Table};
+
+/// A message that could not be decoded, kept with its reason and origin (SPEC 2.3).
+#[derive(Clone, Debug)]
+pub struct DeadLetter {
+    /// Topic name, or the input file path.
+    pub origin: String,
+    pub partition: i32,
+    /// Kafka offset, or the line number in a file (0-based).
+    pub offset: u64,
+    pub field: String,
+    pub reason: &'static str,
+    pub error: String,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+}
+
+/// Changes to one table in one epoch: rows to insert or replace, and keys to delete.
+#[derive(Clone, Debug, Default)]
+pub struct TableChanges {
+    pub upserts: Vec<Row>,
+    pub deletes: Vec<RowKey>,
+}
+
+impl TableChanges {
+    pub fn len(&self) -> usize {
+        self.upserts.len() + self.deletes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.upserts.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// One committed epoch.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub epoch: u64,
+    pub tables: BTreeMap<Table, TableChanges>,
+    /// The event-time watermark after this epoch (ms), once any article was seen.
+    pub watermark: Option<i64>,
+    /// Net change of each table's row count.
+    pub row_delta: BTreeMap<Table, i64>,
+    pub events_in: u64,
+    pub rejected: u64,
+    pub dead_letters: Vec<DeadLetter>,
+}
+
+/// Sums the updates of each row, dropping rows whose changes cancel.
+pub fn net_changes(updates: impl IntoIterator<Item = (Row, i64)>) -> Vec<(Row, i64)> {
+    let mut net: HashMap<Row, i64> = HashMap::new();
+    for (row, diff) in updates {
+        *net.entry(row).or_insert(0) += diff;
+    }
+    let mut net: Vec<(Row, i64)> = net.into_iter().filter(|(_, d)| *d != 0).collect();
+    net.sort();
+    net
+}
+
+impl Snapshot {
+    /// Turns an epoch's consolidated row changes into upserts and deletes: a row whose count
+    /// went up is written; a key whose old row went away and got no new row is deleted.
+    pub fn from_net(epoch: u64, net: impl IntoIterator<Item = (Row, i64)>) -> Snapshot {
+        let mut tables: BTreeMap<Table, TableChanges> = BTreeMap::new();
+        let mut row_delta: BTreeMap<Table, i64> = BTreeMap::new();
+        let mut removed: Vec<Row> = Vec::new();
+        let mut written: HashMap<(Table, RowKey), ()> = HashMap::new();
+        for (row, diff) in net {
+            *row_delta.entry(row.table()).or_insert(0) += diff;
+            match diff {
+                0 => {}
+                d if d > 0 => {
+                    written.insert((row.table(), row.key()), ());
+                    tables.entry(row.table()).or_default().upserts.push(row);
+                }
+                _ => removed.push(row),
+            }
+        }
+        for row in removed {
+            let (table, key) = (row.table(), row.key());
+            if !written.contains_key(&(table, key.clone())) {
+                tables.entry(table).or_default().deletes.push(key);
+            }
+        }
+        for changes in tables.values_mut() {
+            changes.upserts.sort();
+            changes.deletes.sort();
+        }
+        Snapshot {
+            epoch,
+            tables,
+            row_delta,
+            ..Snapshot::default()
+        }
+    }
+
+    /// Rows changed per table, for the `snapshots` record and logs.
+    pub fn rows_changed(&self) -> BTreeMap<&'static str, usize> {
+        self.tables
+            .iter()
+            .map(|(t, c)| (t.name(), c.len()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dataflows::metrics::CollectorResultRow;
+
+    fn row(id: &str, version: u64) -> Row {
+        Row::CollectorResult(CollectorResultRow {
+            id: id.into(),
+            brand_name: None,
+            created_at: 0,
+            version,
+            raw_answer: None,
+        })
+    }
+
+    #[test]
+    fn replacement_is_an_upsert_and_removal_a_delete() {
+        let s = Snapshot::from_net(
+            3,
+            net_changes(vec![
+                (row("a", 1), -1),
+                (row("a", 2), 1),
+                (row("b", 1), -1),
+                (row("c", 1), 1),
+                (row("c", 1), -1),
+            ]),
+        );
+        let changes = &s.tables[&Table::CollectorResults];
+        assert_eq!(changes.upserts, vec![row("a", 2)]);
+        assert_eq!(changes.deletes, vec![vec!["b".to_string()]]);
+    }
+}
