@@ -103,7 +103,8 @@ pub enum InputKind {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// JSON-lines file of events to read (one event per line).
+    /// JSON-lines file of events to read (one event per line). Without it (and without
+    /// Kafka), `run` reads the bundled sample events.
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
     /// Event kind of the lines of --input.
@@ -112,9 +113,38 @@ pub struct RunArgs {
     /// Stop once everything in the input has been committed.
     #[arg(long)]
     pub once: bool,
-    /// Outputs to write, comma separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
-    pub sinks: Vec<SinkKind>,
+    /// Outputs to write, comma separated [default: postgres (+ parquet if --parquet-dir) when
+    /// --postgres-url is set, else sqlite,parquet].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub sinks: Option<Vec<SinkKind>>,
+    /// Folder for the embedded outputs (SQLite database, Parquet exports, the sample input).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "trendflow-data",
+        env = "TRENDFLOW_DATA_DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// SQLite database file [default: DATA_DIR/trendflow.db].
+    #[arg(long, value_name = "FILE", env = "TRENDFLOW_SQLITE_PATH")]
+    pub sqlite_path: Option<PathBuf>,
+    /// PostgreSQL connection URL (postgres://user@host:port/db).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TRENDFLOW_POSTGRES_URL",
+        hide_env_values = true
+    )]
+    pub postgres_url: Option<String>,
+    /// Folder of the Parquet exports [default: DATA_DIR/exports].
+    #[arg(long, value_name = "DIR", env = "TRENDFLOW_PARQUET_DIR")]
+    pub parquet_dir: Option<PathBuf>,
+    /// Older Parquet snapshots kept readable besides the latest.
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    pub parquet_keep: usize,
+    /// Seconds between Parquet exports (0: every epoch); the last epoch of a run is always exported.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub parquet_every: f64,
     /// Timely worker threads.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,

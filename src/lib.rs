@@ -1,6 +1,7 @@
 //! trendflow's service side: command line, engine (timely workers, epochs, snapshots), sources, sinks, tools.
 
 pub mod cli;
+pub mod columns;
 pub mod engine;
 pub mod eval;
 pub mod gen;

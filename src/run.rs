@@ -1,17 +1,22 @@
 //! `trendflow run`: wires a source, the engine and the chosen sinks, and prints the summary.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::io::{BufRead, BufReader, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use dataflows::decode::Decoder;
 use dataflows::event::{Event, EventKind};
-use dataflows::output::{Row, Table};
+use dataflows::metrics::{DailyAgg, DailyKey};
+use dataflows::output::{Row, RowKey, Table};
+use dataflows::trends::TrendRow;
 
 use crate::cli::{ClusterArgs, InputKind, RunArgs, SinkKind};
 use crate::engine::{self, EngineOptions};
 use crate::sinks::memory::MemorySink;
+use crate::sinks::sql::SqlSink;
 use crate::sinks::{Sink, SinkError};
+use crate::snapshot::Snapshot;
 use crate::sources::file::FileSource;
 
 fn input_kind(kind: InputKind) -> Option<EventKind> {
@@ -22,20 +27,223 @@ fn input_kind(kind: InputKind) -> Option<EventKind> {
     }
 }
 
-pub fn run(args: &RunArgs) -> Result<(), String> {
-    let Some(input) = args.input.as_deref() else {
-        return Err("--input FILE is required (Kafka input is not built yet)".into());
+/// The sample events bundled with the binary, read by `trendflow run` when no input is given.
+const SAMPLE_EVENTS: &[u8] = include_bytes!("../samples/events.jsonl");
+
+/// Where a run's events come from and where its rows go, resolved from the flags.
+struct Plan {
+    input: PathBuf,
+    bundled_sample: bool,
+    sinks: Vec<SinkKind>,
+    sqlite_path: PathBuf,
+    parquet_dir: PathBuf,
+}
+
+fn plan(args: &RunArgs) -> Result<Plan, String> {
+    let sqlite_path = args
+        .sqlite_path
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("trendflow.db"));
+    let parquet_dir = args
+        .parquet_dir
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("exports"));
+    let sinks = match &args.sinks {
+        Some(list) => {
+            let mut list = list.clone();
+            if list.len() > 1 && list.contains(&SinkKind::None) {
+                return Err("--sinks: `none` cannot be combined with other sinks".into());
+            }
+            list.retain(|k| *k != SinkKind::None);
+            list.dedup();
+            list
+        }
+        None if args.postgres_url.is_some() => {
+            let mut l = vec![SinkKind::Postgres];
+            if args.parquet_dir.is_some() {
+                l.push(SinkKind::Parquet);
+            }
+            l
+        }
+        None => vec![SinkKind::Sqlite, SinkKind::Parquet],
     };
-    for sink in &args.sinks {
-        if *sink != SinkKind::None {
-            return Err(format!(
-                "--sinks: the {sink:?} sink is not built yet; use --sinks none"
-            ));
+    if sinks.contains(&SinkKind::Postgres) && args.postgres_url.is_none() {
+        return Err("--sinks postgres needs --postgres-url URL (or TRENDFLOW_POSTGRES_URL)".into());
+    }
+    let (input, bundled_sample) = match &args.input {
+        Some(path) => {
+            if !args.once {
+                return Err(
+                    "--input: following a growing file is not built yet; add --once".into(),
+                );
+            }
+            (path.clone(), false)
+        }
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .map_err(|e| format!("--data-dir {}: {e}", args.data_dir.display()))?;
+            let path = args.data_dir.join("sample-events.jsonl");
+            std::fs::write(&path, SAMPLE_EVENTS)
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            (path, true)
+        }
+    };
+    Ok(Plan {
+        input,
+        bundled_sample,
+        sinks,
+        sqlite_path,
+        parquet_dir,
+    })
+}
+
+fn open_sinks(args: &RunArgs, plan: &Plan) -> Result<Vec<Box<dyn Sink>>, String> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    for kind in &plan.sinks {
+        match kind {
+            SinkKind::None => {}
+            SinkKind::Sqlite => {
+                let mut s = SqlSink::sqlite(&plan.sqlite_path).map_err(|e| e.to_string())?;
+                // A file run recomputes everything: its first snapshot replaces the old rows.
+                s.reset_on_next_commit();
+                sinks.push(Box::new(s));
+            }
+            SinkKind::Postgres => {
+                let url = args.postgres_url.as_deref().unwrap_or_default();
+                let mut s = SqlSink::postgres(url).map_err(|e| e.to_string())?;
+                s.reset_on_next_commit();
+                sinks.push(Box::new(s));
+            }
+            SinkKind::Parquet => sinks.push(open_parquet(args, &plan.parquet_dir)?),
         }
     }
-    if !args.once {
-        return Err("only --once is supported for file input so far".into());
+    Ok(sinks)
+}
+
+fn open_parquet(args: &RunArgs, dir: &Path) -> Result<Box<dyn Sink>, String> {
+    let _ = (args, dir);
+    Err("--sinks parquet: not wired yet".into())
+}
+
+/// Commits to one sink, retrying retryable failures with exponential backoff (up to 5 min).
+fn commit_with_retry(sink: &mut dyn Sink, snapshot: &Snapshot) -> Result<(), SinkError> {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match sink.commit(snapshot) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.retryable && started.elapsed() < Duration::from_secs(300) => {
+                tracing::warn!(
+                    sink = sink.name(),
+                    epoch = snapshot.epoch,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "commit failed, retrying: {}",
+                    e.message
+                );
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
     }
+}
+
+/// The tables the closing summary reads, kept as the run goes.
+#[derive(Default)]
+struct SummaryTables {
+    trends: BTreeMap<RowKey, TrendRow>,
+    brand_daily: BTreeMap<RowKey, (DailyKey, DailyAgg)>,
+}
+
+impl SummaryTables {
+    fn apply(&mut self, snapshot: &Snapshot) {
+        for (table, changes) in &snapshot.tables {
+            match table {
+                Table::Trends => {
+                    for k in &changes.deletes {
+                        self.trends.remove(k);
+                    }
+                    for r in &changes.upserts {
+                        if let Row::Trend(t) = r {
+                            self.trends.insert(r.key(), t.clone());
+                        }
+                    }
+                }
+                Table::BrandDailyMetrics => {
+                    for k in &changes.deletes {
+                        self.brand_daily.remove(k);
+                    }
+                    for r in &changes.upserts {
+                        if let Row::Daily(k, a) = r {
+                            self.brand_daily.insert(r.key(), (k.clone(), a.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn print(&self) {
+        let mut trends: Vec<&TrendRow> = self.trends.values().collect();
+        trends.sort_by(|a, b| {
+            (b.article_count, b.story_count, &a.trend_id).cmp(&(
+                a.article_count,
+                a.story_count,
+                &b.trend_id,
+            ))
+        });
+        if !trends.is_empty() {
+            println!("  top trends (of {}):", trends.len());
+            for t in trends.iter().take(5) {
+                println!(
+                    "    {:>4} articles {:>3} stories {:>3} sources  {}",
+                    t.article_count,
+                    t.story_count,
+                    t.source_count,
+                    clip(&t.headline, 70)
+                );
+            }
+        }
+        // (customer, brand) → (answers, visibility sum, mentions)
+        let mut brands: BTreeMap<(&str, &str), (i64, i64, i64)> = BTreeMap::new();
+        for (k, a) in self.brand_daily.values() {
+            let e = brands
+                .entry((k.customer_id.as_str(), k.brand_id.as_str()))
+                .or_default();
+            e.0 += a.answers;
+            e.1 += a.visibility_sum;
+            e.2 += a.mentions;
+        }
+        let mut brands: Vec<_> = brands
+            .into_iter()
+            .filter(|(_, (n, _, _))| *n > 0)
+            .map(|(k, (n, vis, m))| (vis as f64 / n as f64 / 1e6, k, n, m))
+            .collect();
+        brands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        if !brands.is_empty() {
+            println!("  top brands by average visibility (of {}):", brands.len());
+            for (vis, (customer, brand), answers, mentions) in brands.iter().take(5) {
+                println!(
+                    "    {vis:>6.3} visibility {answers:>6} answers {mentions:>6} mentions  {brand} ({customer})"
+                );
+            }
+        }
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// `trendflow run`: events from a file (or the bundled sample) through the graph into the sinks.
+pub fn run(args: &RunArgs) -> Result<(), String> {
+    let plan = plan(args)?;
+    let input = plan.input.as_path();
     let decoder = Decoder {
         max_payload: args.max_payload as usize,
     };
@@ -48,19 +256,29 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         },
     };
     let kind = input_kind(args.kind);
+    let mut sinks = open_sinks(args, &plan)?;
+    // Every sink numbers this run's epochs after the newest epoch any of them holds.
+    let base_epoch = sinks.iter().map(|s| s.last_epoch()).max().unwrap_or(0);
     let source = FileSource::open(input, kind, args.epoch_events as usize)
         .map_err(|e| format!("--input {}: {e}", input.display()))?;
     let mut row_counts: BTreeMap<Table, i64> = BTreeMap::new();
     let mut memory = args.verify.then(MemorySink::default);
-    let stats = engine::run(&options, source, |snapshot| -> Result<(), SinkError> {
+    let mut summary = SummaryTables::default();
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_progress = Instant::now();
+    let started = Instant::now();
+    let mut events_so_far = 0u64;
+    let stats = engine::run(&options, source, |mut snapshot| -> Result<(), SinkError> {
+        snapshot.epoch += base_epoch + 1;
         for (table, delta) in &snapshot.row_delta {
             *row_counts.entry(*table).or_insert(0) += delta;
         }
+        summary.apply(&snapshot);
         if let Some(m) = memory.as_mut() {
-            m.commit(&snapshot).map_err(|e| SinkError {
-                message: format!("{} sink: {}", m.name(), e.message),
-                ..e
-            })?;
+            m.commit(&snapshot)?;
+        }
+        for sink in sinks.iter_mut() {
+            commit_with_retry(sink.as_mut(), &snapshot)?;
         }
         for d in snapshot.dead_letters.iter().take(3) {
             tracing::warn!(
@@ -74,6 +292,15 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
                 d.error
             );
         }
+        events_so_far += snapshot.events_in;
+        if last_progress.elapsed() >= Duration::from_secs(if terminal { 1 } else { 10 }) {
+            last_progress = Instant::now();
+            let rate = events_so_far as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            tracing::info!(
+                epoch = snapshot.epoch,
+                "run: {events_so_far} events committed ({rate:.0} events/s)"
+            );
+        }
         tracing::debug!(
             epoch = snapshot.epoch,
             events = snapshot.events_in,
@@ -83,9 +310,16 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         Ok(())
     })
     .map_err(|e| e.to_string())?;
+    for sink in sinks.iter_mut() {
+        sink.finish().map_err(|e| e.to_string())?;
+    }
 
     let secs = stats.elapsed.as_secs_f64();
-    println!("trendflow run: {}", input.display());
+    if plan.bundled_sample {
+        println!("trendflow run: the bundled sample events (no --input, no Kafka configured)");
+    } else {
+        println!("trendflow run: {}", input.display());
+    }
     println!(
         "  events read {:>12}   rejected {:>8}   epochs {:>6}   {:.2} s   {:.0} events/s",
         stats.events_in,
@@ -107,6 +341,8 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             row_counts.get(&table).copied().unwrap_or(0)
         );
     }
+    summary.print();
+    print_outputs(args, &plan, base_epoch + stats.epochs);
     if let Some(memory) = memory {
         verify(
             input,
@@ -118,6 +354,63 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         )?;
     }
     Ok(())
+}
+
+/// Tells the user where the outputs are and how to query them.
+fn print_outputs(args: &RunArgs, plan: &Plan, last_epoch: u64) {
+    if plan.sinks.is_empty() {
+        println!("  outputs: none (--sinks none)");
+        return;
+    }
+    println!("  outputs (snapshot epoch {last_epoch}):");
+    for kind in &plan.sinks {
+        match kind {
+            SinkKind::Sqlite => {
+                let db = plan.sqlite_path.display();
+                println!("    SQLite   {db}");
+                println!(
+                    "             sqlite3 {db} 'SELECT headline, article_count FROM trends ORDER BY article_count DESC LIMIT 5'"
+                );
+            }
+            SinkKind::Parquet => {
+                let dir = plan.parquet_dir.display();
+                println!(
+                    "    Parquet  {dir}/<table>/epoch=*/...  (latest snapshot: {dir}/_latest.json)"
+                );
+                println!(
+                    "             duckdb -c \"SELECT count(*) FROM read_parquet('{dir}/metric_facts/epoch={last_epoch}/**/*.parquet', hive_partitioning=true)\""
+                );
+            }
+            SinkKind::Postgres => {
+                let url = args
+                    .postgres_url
+                    .as_deref()
+                    .map(redact_url)
+                    .unwrap_or_default();
+                println!("    PostgreSQL {url}  (table snapshots: one row per committed epoch)");
+            }
+            SinkKind::None => {}
+        }
+    }
+}
+
+/// A connection URL with its password replaced, for printing.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// Recomputes every table with the sequential oracle and compares it with what was committed.

@@ -19,6 +19,16 @@ pub struct DeadLetter {
     pub payload: Option<Vec<u8>>,
 }
 
+/// Where a source partition resumes after a snapshot: stored with it, in the same transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceOffset {
+    /// Topic name, or the input file path.
+    pub source: String,
+    pub partition: i32,
+    /// The next offset (Kafka) or line (file) to read.
+    pub next_offset: i64,
+}
+
 /// Changes to one table in one epoch: rows to insert or replace, and keys to delete.
 #[derive(Clone, Debug, Default)]
 pub struct TableChanges {
@@ -48,6 +58,8 @@ pub struct Snapshot {
     pub events_in: u64,
     pub rejected: u64,
     pub dead_letters: Vec<DeadLetter>,
+    /// Source positions this snapshot covers (empty for sources that always start over).
+    pub offsets: Vec<SourceOffset>,
 }
 
 /// Sums the updates of each row, dropping rows whose changes cancel.

@@ -1,6 +1,8 @@
 //! Sinks: where committed snapshots go. Each connector lives in its own module; `memory` is the reference.
 
 pub mod memory;
+pub mod parquet;
+pub mod sql;
 
 use crate::snapshot::Snapshot;
 
@@ -8,6 +10,16 @@ use crate::snapshot::Snapshot;
 pub trait Sink {
     fn name(&self) -> &'static str;
     fn commit(&mut self, snapshot: &Snapshot) -> Result<(), SinkError>;
+    /// The last epoch this sink has committed (0 when it holds none); a new run numbers its
+    /// epochs after the largest of its sinks' so that every sink agrees on which epoch is which.
+    fn last_epoch(&self) -> u64 {
+        0
+    }
+    /// Called once after the last snapshot of a run: publish anything held back (e.g. by an
+    /// export cadence).
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink failure, with whether retrying can help.

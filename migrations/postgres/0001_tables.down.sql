@@ -1,0 +1,15 @@
+DROP TABLE dead_letters;
+DROP TABLE source_offsets;
+DROP TABLE snapshots;
+DROP TABLE archived_trends;
+DROP TABLE trend_aliases;
+DROP TABLE trend_articles;
+DROP TABLE trends;
+DROP TABLE competitor_daily_metrics;
+DROP TABLE brand_daily_metrics;
+DROP TABLE competitor_sentiment;
+DROP TABLE brand_sentiment;
+DROP TABLE competitor_metrics;
+DROP TABLE brand_metrics;
+DROP TABLE collector_results;
+DROP TABLE metric_facts;

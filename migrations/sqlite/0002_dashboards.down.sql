@@ -1,0 +1,10 @@
+DROP VIEW extracted_positions;
+DROP INDEX dead_letters_epoch;
+DROP INDEX archived_trends_archived_at;
+DROP INDEX trend_aliases_trend;
+DROP INDEX trend_articles_trend;
+DROP INDEX trends_last_published;
+DROP INDEX trends_rising;
+DROP INDEX competitor_daily_metrics_customer_brand_day;
+DROP INDEX brand_daily_metrics_customer_day;
+DROP INDEX metric_facts_customer_brand_day;
