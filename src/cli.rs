@@ -17,6 +17,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the pipeline: read events, maintain every table, commit a snapshot per epoch.
     Run(RunArgs),
+    /// Apply (or revert, or print) the database migrations of PostgreSQL or SQLite.
+    Migrate(MigrateArgs),
     /// Write synthetic but realistic events (JSON lines), deterministic by seed.
     Gen(GenArgs),
     /// Cluster a file of articles with the same graph as `run`; prints `external_id<TAB>trend_id`.
@@ -184,4 +186,30 @@ pub struct GenArgs {
     /// Output file.
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// PostgreSQL connection URL; without it, the SQLite database is migrated.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TRENDFLOW_POSTGRES_URL",
+        hide_env_values = true
+    )]
+    pub postgres_url: Option<String>,
+    /// SQLite database file (when no --postgres-url).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "trendflow-data/trendflow.db",
+        env = "TRENDFLOW_SQLITE_PATH"
+    )]
+    pub sqlite_path: PathBuf,
+    /// Print the SQL that would run, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Revert the last N applied migrations instead of applying pending ones.
+    #[arg(long, value_name = "N")]
+    pub down: Option<u32>,
 }

@@ -9,12 +9,13 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
         cli::Command::Run(args) => run::run(&args),
+        cli::Command::Migrate(args) => run::migrate(&args),
         cli::Command::Gen(args) => run::gen(&args),
         cli::Command::Cluster(args) => run::cluster(&args),
         cli::Command::Eval(args) => run::eval(&args),

@@ -19,7 +19,7 @@ use crate::sinks::{Sink, SinkError};
 use crate::snapshot::Snapshot;
 use crate::sources::file::FileSource;
 
-fn input_kind(kind: InputKind) -> Option<EventKind> {
+pub fn input_kind(kind: InputKind) -> Option<EventKind> {
     match kind {
         InputKind::Mixed => None,
         InputKind::Article => Some(EventKind::Article),
@@ -148,6 +148,39 @@ fn commit_with_retry(sink: &mut dyn Sink, snapshot: &Snapshot) -> Result<(), Sin
     }
 }
 
+/// Runs `source` through the graph and commits every snapshot to every sink, in order, after
+/// `observe` has seen it. Epochs are numbered after the newest epoch any sink holds, so that
+/// all sinks agree on which epoch is which. Returns the run's totals and its last epoch.
+pub fn run_into<S: crate::sources::Source + 'static>(
+    options: &EngineOptions,
+    source: S,
+    sinks: &mut [Box<dyn Sink>],
+    mut observe: impl FnMut(&Snapshot) -> Result<(), SinkError>,
+) -> Result<(engine::RunStats, u64), String> {
+    let base_epoch = sinks.iter().map(|s| s.last_epoch()).max().unwrap_or(0);
+    let mut last_epoch = base_epoch;
+    let stats = engine::run(options, source, |mut snapshot| -> Result<(), SinkError> {
+        snapshot.epoch += base_epoch + 1;
+        observe(&snapshot)?;
+        for sink in sinks.iter_mut() {
+            commit_with_retry(sink.as_mut(), &snapshot)?;
+        }
+        last_epoch = snapshot.epoch;
+        tracing::debug!(
+            epoch = snapshot.epoch,
+            events = snapshot.events_in,
+            rows_changed = ?snapshot.rows_changed(),
+            "snapshot committed"
+        );
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    for sink in sinks.iter_mut() {
+        sink.finish().map_err(|e| e.to_string())?;
+    }
+    Ok((stats, last_epoch))
+}
+
 /// The tables the closing summary reads, kept as the run goes.
 #[derive(Default)]
 struct SummaryTables {
@@ -217,12 +250,15 @@ impl SummaryTables {
         }
         let mut brands: Vec<_> = brands
             .into_iter()
-            .filter(|(_, (n, _, _))| *n > 0)
+            .filter(|(_, (n, _, _))| *n >= 10)
             .map(|(k, (n, vis, m))| (vis as f64 / n as f64 / 1e6, k, n, m))
             .collect();
         brands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         if !brands.is_empty() {
-            println!("  top brands by average visibility (of {}):", brands.len());
+            println!(
+                "  top brands by average visibility ({} brands with at least 10 answers):",
+                brands.len()
+            );
             for (vis, (customer, brand), answers, mentions) in brands.iter().take(5) {
                 println!(
                     "    {vis:>6.3} visibility {answers:>6} answers {mentions:>6} mentions  {brand} ({customer})"
@@ -257,8 +293,6 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     };
     let kind = input_kind(args.kind);
     let mut sinks = open_sinks(args, &plan)?;
-    // Every sink numbers this run's epochs after the newest epoch any of them holds.
-    let base_epoch = sinks.iter().map(|s| s.last_epoch()).max().unwrap_or(0);
     let source = FileSource::open(input, kind, args.epoch_events as usize)
         .map_err(|e| format!("--input {}: {e}", input.display()))?;
     let mut row_counts: BTreeMap<Table, i64> = BTreeMap::new();
@@ -268,17 +302,13 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let mut last_progress = Instant::now();
     let started = Instant::now();
     let mut events_so_far = 0u64;
-    let stats = engine::run(&options, source, |mut snapshot| -> Result<(), SinkError> {
-        snapshot.epoch += base_epoch + 1;
+    let (stats, last_epoch) = run_into(&options, source, &mut sinks, |snapshot| {
         for (table, delta) in &snapshot.row_delta {
             *row_counts.entry(*table).or_insert(0) += delta;
         }
-        summary.apply(&snapshot);
+        summary.apply(snapshot);
         if let Some(m) = memory.as_mut() {
-            m.commit(&snapshot)?;
-        }
-        for sink in sinks.iter_mut() {
-            commit_with_retry(sink.as_mut(), &snapshot)?;
+            m.commit(snapshot)?;
         }
         for d in snapshot.dead_letters.iter().take(3) {
             tracing::warn!(
@@ -301,18 +331,8 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
                 "run: {events_so_far} events committed ({rate:.0} events/s)"
             );
         }
-        tracing::debug!(
-            epoch = snapshot.epoch,
-            events = snapshot.events_in,
-            rows_changed = ?snapshot.rows_changed(),
-            "snapshot committed"
-        );
         Ok(())
-    })
-    .map_err(|e| e.to_string())?;
-    for sink in sinks.iter_mut() {
-        sink.finish().map_err(|e| e.to_string())?;
-    }
+    })?;
 
     let secs = stats.elapsed.as_secs_f64();
     if plan.bundled_sample {
@@ -342,7 +362,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         );
     }
     summary.print();
-    print_outputs(args, &plan, base_epoch + stats.epochs);
+    print_outputs(args, &plan, last_epoch);
     if let Some(memory) = memory {
         verify(
             input,
@@ -413,15 +433,14 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Recomputes every table with the sequential oracle and compares it with what was committed.
-fn verify(
+/// The oracle's rows for a JSON-lines file: every table except the history tables
+/// (`trend_aliases`, `archived_trends`), which depend on epoch boundaries.
+pub fn oracle_rows(
     input: &Path,
     kind: Option<EventKind>,
     decoder: Decoder,
-    committed: &MemorySink,
-    row_counts: &BTreeMap<Table, i64>,
     trends: dataflows::trends::TrendConfig,
-) -> Result<(), String> {
+) -> Result<BTreeMap<Row, i64>, String> {
     let file =
         std::fs::File::open(input).map_err(|e| format!("--input {}: {e}", input.display()))?;
     let mut events: Vec<Event> = Vec::new();
@@ -437,11 +456,27 @@ fn verify(
             events.push(e);
         }
     }
-    // Aliases and the archive record history (they depend on epoch boundaries), so the
-    // oracle covers every other table.
-    let history = |t: Table| matches!(t, Table::TrendAliases | Table::ArchivedTrends);
     let mut expected = dataflows::oracle::metrics_tables(&events);
     expected.extend(dataflows::oracle::trend_tables(&events, trends));
+    Ok(expected)
+}
+
+/// Tables whose rows record history (epoch boundaries matter), not a function of the input.
+pub fn is_history(t: Table) -> bool {
+    matches!(t, Table::TrendAliases | Table::ArchivedTrends)
+}
+
+/// Recomputes every table with the sequential oracle and compares it with what was committed.
+fn verify(
+    input: &Path,
+    kind: Option<EventKind>,
+    decoder: Decoder,
+    committed: &MemorySink,
+    row_counts: &BTreeMap<Table, i64>,
+    trends: dataflows::trends::TrendConfig,
+) -> Result<(), String> {
+    let history = |t: Table| is_history(t);
+    let expected = oracle_rows(input, kind, decoder, trends)?;
     let actual: BTreeMap<Row, i64> = committed
         .rows()
         .filter(|r| !history(r.table()))
@@ -628,4 +663,86 @@ pub fn gen(args: &crate::cli::GenArgs) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `trendflow migrate`: applies pending migrations, reverts the last N, or prints their SQL.
+pub fn migrate(args: &crate::cli::MigrateArgs) -> Result<(), String> {
+    use crate::sinks::sql::{migration_files, Backend, Pool};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let (pool, target) = match &args.postgres_url {
+            Some(url) => (Pool::postgres(url).await, redact_url(url)),
+            None if args.dry_run && !args.sqlite_path.exists() => {
+                // Nothing to connect to: a dry run prints every migration.
+                (
+                    Err(crate::sinks::SinkError {
+                        sink: "sqlite",
+                        message: "no database yet".into(),
+                        retryable: false,
+                    }),
+                    args.sqlite_path.display().to_string(),
+                )
+            }
+            None => (
+                Pool::sqlite(&args.sqlite_path).await,
+                args.sqlite_path.display().to_string(),
+            ),
+        };
+        let backend = if args.postgres_url.is_some() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let applied = match &pool {
+            Ok(p) => p.applied_migrations().await.map_err(|e| e.to_string())?,
+            Err(_) if args.dry_run => Vec::new(),
+            Err(e) => return Err(e.to_string()),
+        };
+        let files = migration_files(backend);
+        let chosen: Vec<(i64, &str, &str)> = match args.down {
+            None => files
+                .iter()
+                .filter(|(v, ..)| !applied.contains(v))
+                .map(|(v, d, up, _)| (*v, *d, *up))
+                .collect(),
+            Some(n) => files
+                .iter()
+                .rev()
+                .filter(|(v, ..)| applied.contains(v))
+                .take(n as usize)
+                .map(|(v, d, _, down)| (*v, *d, *down))
+                .collect(),
+        };
+        let verb = if args.down.is_some() {
+            "revert"
+        } else {
+            "apply"
+        };
+        if chosen.is_empty() {
+            println!("{target}: nothing to {verb} (applied: {applied:?})");
+            return Ok(());
+        }
+        if args.dry_run {
+            for (v, d, sql) in &chosen {
+                println!("-- would {verb} migration {v} ({d}) on {target}\n{sql}");
+            }
+            return Ok(());
+        }
+        let pool = pool.map_err(|e| e.to_string())?;
+        match args.down {
+            None => pool.migrate_up().await,
+            Some(_) => {
+                let target_version = chosen.last().map_or(0, |(v, ..)| v - 1);
+                pool.migrate_down_to(target_version).await
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        for (v, d, _) in &chosen {
+            println!("{target}: {verb} migration {v} ({d}): done");
+        }
+        Ok(())
+    })
 }
