@@ -16,9 +16,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the pipeline: read events, maintain every table, commit a snapshot per epoch.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Apply (or revert, or print) the database migrations of PostgreSQL or SQLite.
     Migrate(MigrateArgs),
+    /// Publish a JSON-lines file to a Kafka topic, keyed from the events.
+    Produce(ProduceArgs),
     /// Write synthetic but realistic events (JSON lines), deterministic by seed.
     Gen(GenArgs),
     /// Cluster a file of articles with the same graph as `run`; prints `external_id<TAB>trend_id`.
@@ -138,6 +140,20 @@ pub struct RunArgs {
         hide_env_values = true
     )]
     pub postgres_url: Option<String>,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Topic of article events.
+    #[arg(long, value_name = "TOPIC", default_value = "articles")]
+    pub articles_topic: String,
+    /// Topic of collector-result events.
+    #[arg(long, value_name = "TOPIC", default_value = "collector_results")]
+    pub collector_results_topic: String,
+    /// Kafka consumer group (for monitoring only: trendflow keeps its own offsets).
+    #[arg(long, value_name = "GROUP", default_value = "trendflow")]
+    pub group_id: String,
+    /// Longest an epoch stays open once it has input, in milliseconds (Kafka input).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub epoch_interval_ms: u64,
     /// Folder of the Parquet exports [default: DATA_DIR/exports].
     #[arg(long, value_name = "DIR", env = "TRENDFLOW_PARQUET_DIR")]
     pub parquet_dir: Option<PathBuf>,
@@ -212,4 +228,49 @@ pub struct MigrateArgs {
     /// Revert the last N applied migrations instead of applying pending ones.
     #[arg(long, value_name = "N")]
     pub down: Option<u32>,
+}
+
+/// How to reach Kafka.
+#[derive(Debug, Args, Clone)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers (HOST:PORT[,HOST:PORT…]); switches input to Kafka.
+    #[arg(long, value_name = "HOST:PORT", env = "TRENDFLOW_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// A librdkafka setting passed through, e.g. security.protocol=SASL_SSL (repeatable).
+    #[arg(long = "kafka-setting", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    pub kafka_settings: Vec<(String, String)>,
+}
+
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
+}
+
+impl KafkaArgs {
+    pub fn config(&self) -> crate::sources::kafka::KafkaConfig {
+        crate::sources::kafka::KafkaConfig {
+            brokers: self.kafka_brokers.clone().unwrap_or_default(),
+            settings: self.kafka_settings.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Topic to publish to (created if missing).
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: String,
+    /// JSON-lines file of events.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Partitions of the topic when it has to be created.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(i32).range(1..))]
+    pub partitions: i32,
+    /// Send unversioned deletes (`"deleted": true` without `version`) as Kafka tombstones.
+    #[arg(long)]
+    pub tombstones: bool,
 }

@@ -12,7 +12,7 @@ use dataflows::output::Row;
 use dataflows::trends::ledger::TrendLedger;
 
 use crate::snapshot::{DeadLetter, Snapshot};
-use crate::sources::{RawMessage, Source};
+use crate::sources::{EpochInfo, RawMessage, Source};
 
 /// How the engine runs.
 #[derive(Clone, Debug)]
@@ -47,6 +47,7 @@ enum Output {
         dead_letters: Vec<DeadLetter>,
     },
     Complete(u64),
+    Info(u64, EpochInfo),
 }
 
 /// Runs `source` through the graph until it is exhausted, handing each completed epoch to
@@ -72,6 +73,7 @@ where
         worker_rxs.push(Some(rx));
     }
     let worker_rxs = Arc::new(Mutex::new(worker_rxs));
+    let info_tx = out_tx.clone();
     let out_for_workers = Arc::new(Mutex::new(out_tx));
     let decoder = options.decoder;
     let graph_config = options.graph;
@@ -114,7 +116,7 @@ where
                 match decoder.decode_any(m.kind, m.key.as_deref(), m.payload.as_deref(), m.seq) {
                     Ok(event) => input.insert(event),
                     Err(e) => dead_letters.push(DeadLetter {
-                        origin: String::new(),
+                        origin: m.topic.as_deref().unwrap_or_default().to_string(),
                         partition: m.partition,
                         offset: m.seq,
                         field: e.field.clone(),
@@ -140,17 +142,29 @@ where
     })
     .map_err(EngineError::Timely)?;
 
-    // The source runs on this thread's helper; snapshots are assembled here.
+    // The source runs on its own thread; snapshots are assembled on this one.
     let feeder = std::thread::Builder::new()
         .name("trendflow-source".into())
         .spawn(move || -> std::io::Result<()> {
             let mut epoch = 0u64;
+            let by_partition = source.by_partition();
             while let Some(messages) = source.next_epoch()? {
+                if info_tx
+                    .send(Output::Info(epoch, source.epoch_info()))
+                    .is_err()
+                {
+                    return Ok(());
+                }
                 let mut shares: Vec<Vec<RawMessage>> =
                     (0..worker_txs.len()).map(|_| Vec::new()).collect();
                 let n = shares.len();
                 for (i, m) in messages.into_iter().enumerate() {
-                    shares[i % n].push(m);
+                    let w = if by_partition {
+                        m.partition.unsigned_abs() as usize % n
+                    } else {
+                        i % n
+                    };
+                    shares[w].push(m);
                 }
                 for (tx, share) in worker_txs.iter().zip(shares) {
                     if tx.send(WorkerInput::Epoch(epoch, share)).is_err() {
@@ -190,9 +204,16 @@ where
                 p.events_in += events_in;
                 p.rejected += dead_letters.len() as u64;
                 for d in &mut dead_letters {
-                    d.origin.clone_from(&origin);
+                    if d.origin.is_empty() {
+                        d.origin.clone_from(&origin);
+                    }
                 }
                 p.dead_letters.append(&mut dead_letters);
+            }
+            Output::Info(epoch, info) => {
+                let p = pending.entry(epoch).or_default();
+                p.offsets = info.offsets;
+                p.replay = info.replay;
             }
             Output::Complete(epoch) => {
                 let counts = pending.remove(&epoch).unwrap_or_default();
@@ -214,6 +235,8 @@ where
                 snapshot.events_in = counts.events_in;
                 snapshot.rejected = counts.rejected;
                 snapshot.dead_letters = counts.dead_letters;
+                snapshot.offsets = counts.offsets;
+                snapshot.replay = counts.replay;
                 snapshot
                     .dead_letters
                     .sort_by_key(|d| (d.partition, d.offset));

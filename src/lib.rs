@@ -5,6 +5,7 @@ pub mod columns;
 pub mod engine;
 pub mod eval;
 pub mod gen;
+pub mod produce;
 pub mod run;
 pub mod sinks;
 pub mod snapshot;

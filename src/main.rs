@@ -16,6 +16,13 @@ fn main() {
     let result = match cli.command {
         cli::Command::Run(args) => run::run(&args),
         cli::Command::Migrate(args) => run::migrate(&args),
+        cli::Command::Produce(args) => {
+            if args.kafka.kafka_brokers.is_none() {
+                Err("produce needs --kafka-brokers HOST:PORT (or TRENDFLOW_KAFKA_BROKERS)".into())
+            } else {
+                trendflow::produce::produce(&args)
+            }
+        }
         cli::Command::Gen(args) => run::gen(&args),
         cli::Command::Cluster(args) => run::cluster(&args),
         cli::Command::Eval(args) => run::eval(&args),

@@ -71,6 +71,15 @@ fn plan(args: &RunArgs) -> Result<Plan, String> {
         return Err("--sinks postgres needs --postgres-url URL (or TRENDFLOW_POSTGRES_URL)".into());
     }
     let (input, bundled_sample) = match &args.input {
+        _ if args.kafka.kafka_brokers.is_some() => {
+            if args.input.is_some() {
+                return Err("--input and --kafka-brokers: choose one input".into());
+            }
+            (
+                PathBuf::from(args.kafka.kafka_brokers.clone().unwrap_or_default()),
+                false,
+            )
+        }
         Some(path) => {
             if !args.once {
                 return Err(
@@ -97,21 +106,24 @@ fn plan(args: &RunArgs) -> Result<Plan, String> {
     })
 }
 
-fn open_sinks(args: &RunArgs, plan: &Plan) -> Result<Vec<Box<dyn Sink>>, String> {
+fn open_sinks(args: &RunArgs, plan: &Plan, reset: bool) -> Result<Vec<Box<dyn Sink>>, String> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for kind in &plan.sinks {
         match kind {
             SinkKind::None => {}
             SinkKind::Sqlite => {
                 let mut s = SqlSink::sqlite(&plan.sqlite_path).map_err(|e| e.to_string())?;
-                // A file run recomputes everything: its first snapshot replaces the old rows.
-                s.reset_on_next_commit();
+                if reset {
+                    s.reset_on_next_commit();
+                }
                 sinks.push(Box::new(s));
             }
             SinkKind::Postgres => {
                 let url = args.postgres_url.as_deref().unwrap_or_default();
                 let mut s = SqlSink::postgres(url).map_err(|e| e.to_string())?;
-                s.reset_on_next_commit();
+                if reset {
+                    s.reset_on_next_commit();
+                }
                 sinks.push(Box::new(s));
             }
             SinkKind::Parquet => sinks.push(open_parquet(args, &plan.parquet_dir)?),
@@ -160,7 +172,16 @@ pub fn run_into<S: crate::sources::Source + 'static>(
     let base_epoch = sinks.iter().map(|s| s.last_epoch()).max().unwrap_or(0);
     let mut last_epoch = base_epoch;
     let stats = engine::run(options, source, |mut snapshot| -> Result<(), SinkError> {
-        snapshot.epoch += base_epoch + 1;
+        if snapshot.replay {
+            // Rebuilt state the sinks already hold: not committed, not numbered.
+            snapshot.epoch = last_epoch;
+            observe(&snapshot)?;
+            for sink in sinks.iter_mut() {
+                sink.restore(&snapshot)?;
+            }
+            return Ok(());
+        }
+        snapshot.epoch = last_epoch + 1;
         observe(&snapshot)?;
         for sink in sinks.iter_mut() {
             commit_with_retry(sink.as_mut(), &snapshot)?;
@@ -292,9 +313,47 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         },
     };
     let kind = input_kind(args.kind);
-    let mut sinks = open_sinks(args, &plan)?;
-    let source = FileSource::open(input, kind, args.epoch_events as usize)
-        .map_err(|e| format!("--input {}: {e}", input.display()))?;
+    // A file run recomputes everything, so its first snapshot replaces the old rows; a Kafka
+    // run resumes from the offsets stored with the last snapshot.
+    let kafka = args.kafka.kafka_brokers.is_some();
+    let mut sinks = open_sinks(args, &plan, !kafka)?;
+    let mut dlq = None;
+    let source: Box<dyn crate::sources::Source> = if kafka {
+        let topics = vec![
+            (args.articles_topic.clone(), EventKind::Article),
+            (
+                args.collector_results_topic.clone(),
+                EventKind::CollectorResult,
+            ),
+        ];
+        let committed = sinks
+            .iter()
+            .map(|s| s.stored_offsets())
+            .find(|o| !o.is_empty())
+            .unwrap_or_default();
+        let config = args.kafka.config();
+        dlq = Some(crate::produce::DeadLetterTopics::new(
+            &config,
+            &topics.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>(),
+        )?);
+        Box::new(
+            crate::sources::kafka::KafkaSource::open(crate::sources::kafka::KafkaSourceOptions {
+                config,
+                topics,
+                group_id: args.group_id.clone(),
+                epoch_interval: Duration::from_millis(args.epoch_interval_ms),
+                epoch_events: args.epoch_events as usize,
+                until_caught_up: args.once,
+                committed,
+            })
+            .map_err(|e| e.to_string())?,
+        )
+    } else {
+        Box::new(
+            FileSource::open(input, kind, args.epoch_events as usize)
+                .map_err(|e| format!("--input {}: {e}", input.display()))?,
+        )
+    };
     let mut row_counts: BTreeMap<Table, i64> = BTreeMap::new();
     let mut memory = args.verify.then(MemorySink::default);
     let mut summary = SummaryTables::default();
@@ -309,6 +368,16 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         summary.apply(snapshot);
         if let Some(m) = memory.as_mut() {
             m.commit(snapshot)?;
+        }
+        if let (Some(dlq), false) = (&dlq, snapshot.replay) {
+            // Dead letters reach their topic before the snapshot commits: a crash in between
+            // may publish a letter twice, never lose one.
+            dlq.send(&snapshot.dead_letters)
+                .map_err(|message| SinkError {
+                    sink: "kafka-dlq",
+                    message,
+                    retryable: true,
+                })?;
         }
         for d in snapshot.dead_letters.iter().take(3) {
             tracing::warn!(
@@ -337,6 +406,13 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let secs = stats.elapsed.as_secs_f64();
     if plan.bundled_sample {
         println!("trendflow run: the bundled sample events (no --input, no Kafka configured)");
+    } else if kafka {
+        println!(
+            "trendflow run: Kafka {} (topics {}, {})",
+            input.display(),
+            args.articles_topic,
+            args.collector_results_topic
+        );
     } else {
         println!("trendflow run: {}", input.display());
     }

@@ -60,6 +60,8 @@ pub struct Snapshot {
     pub dead_letters: Vec<DeadLetter>,
     /// Source positions this snapshot covers (empty for sources that always start over).
     pub offsets: Vec<SourceOffset>,
+    /// Rebuilt from input the sinks already hold (recovery): not committed again.
+    pub replay: bool,
 }
 
 /// Sums the updates of each row, dropping rows whose changes cancel.

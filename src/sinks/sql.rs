@@ -14,7 +14,7 @@ use sqlx::{Database, Executor, Row as _, Transaction};
 
 use super::{Sink, SinkError};
 use crate::columns::{columns, key_values, values, ColType, Value};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SourceOffset};
 
 /// Which database a sink writes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,6 +243,25 @@ impl Pool {
         }
         .map_err(|e| sql_error(self.sink_name(), "reading snapshots", e))?;
         Ok(u64::try_from(e).unwrap_or(0))
+    }
+
+    /// The source offsets stored with the last snapshot.
+    pub async fn stored_offsets(&self) -> Result<Vec<SourceOffset>, SinkError> {
+        let sql =
+            "SELECT source, partition, next_offset FROM source_offsets ORDER BY source, partition";
+        let rows: Vec<(String, i32, i64)> = match self {
+            Pool::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+            Pool::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+        }
+        .map_err(|e| sql_error(self.sink_name(), "reading source offsets", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(source, partition, next_offset)| SourceOffset {
+                source,
+                partition,
+                next_offset,
+            })
+            .collect())
     }
 
     /// Applies one snapshot in one transaction: deletes, upserts, dead letters, the snapshot
@@ -652,6 +671,7 @@ pub struct SqlSink {
     runtime: tokio::runtime::Runtime,
     pool: Pool,
     last_epoch: u64,
+    stored_offsets: Vec<SourceOffset>,
     reset_pending: bool,
 }
 
@@ -684,10 +704,12 @@ impl SqlSink {
     fn with_pool(runtime: tokio::runtime::Runtime, pool: Pool) -> Result<SqlSink, SinkError> {
         runtime.block_on(pool.migrate_up())?;
         let last_epoch = runtime.block_on(pool.last_epoch())?;
+        let stored_offsets = runtime.block_on(pool.stored_offsets())?;
         Ok(SqlSink {
             runtime,
             pool,
             last_epoch,
+            stored_offsets,
             reset_pending: false,
         })
     }
@@ -718,11 +740,16 @@ impl Sink for SqlSink {
             .block_on(self.pool.apply(snapshot, self.reset_pending))?;
         self.reset_pending = false;
         self.last_epoch = snapshot.epoch;
+        self.stored_offsets.clone_from(&snapshot.offsets);
         Ok(())
     }
 
     fn last_epoch(&self) -> u64 {
         self.last_epoch
+    }
+
+    fn stored_offsets(&self) -> Vec<SourceOffset> {
+        self.stored_offsets.clone()
     }
 }
 

@@ -62,6 +62,7 @@ impl Source for FileSource {
                 payload: Some(buf),
                 seq,
                 partition: 0,
+                topic: None,
             });
         }
         Ok((!batch.is_empty()).then_some(batch))

@@ -1,8 +1,13 @@
 //! Sources: where raw messages come from, cut into epochs (files now; Kafka in its own module).
 
 pub mod file;
+pub mod kafka;
+
+use std::sync::Arc;
 
 use dataflows::event::{EventKind, Seq};
+
+use crate::snapshot::SourceOffset;
 
 /// One raw message as read from a source, before decoding.
 #[derive(Clone, Debug)]
@@ -14,6 +19,18 @@ pub struct RawMessage {
     pub payload: Option<Vec<u8>>,
     pub seq: Seq,
     pub partition: i32,
+    /// The topic it came from (Kafka), for dead letters; `None` for files.
+    pub topic: Option<Arc<str>>,
+}
+
+/// What a source tells about the epoch it just handed out.
+#[derive(Clone, Debug, Default)]
+pub struct EpochInfo {
+    /// Where each partition resumes after this epoch.
+    pub offsets: Vec<SourceOffset>,
+    /// The epoch re-reads input whose effects the sinks already hold (recovery): it rebuilds
+    /// state and is not committed again.
+    pub replay: bool,
 }
 
 /// A source hands out epochs of messages until it is exhausted.
@@ -22,4 +39,28 @@ pub trait Source: Send {
     fn origin(&self) -> String;
     /// The next epoch's messages; `Ok(None)` when the source is exhausted.
     fn next_epoch(&mut self) -> std::io::Result<Option<Vec<RawMessage>>>;
+    /// Positions and kind of the epoch last returned by `next_epoch`.
+    fn epoch_info(&self) -> EpochInfo {
+        EpochInfo::default()
+    }
+    /// Whether messages go to the worker `partition % workers` (Kafka partitions spread over
+    /// workers) rather than round robin.
+    fn by_partition(&self) -> bool {
+        false
+    }
+}
+
+impl Source for Box<dyn Source> {
+    fn origin(&self) -> String {
+        (**self).origin()
+    }
+    fn next_epoch(&mut self) -> std::io::Result<Option<Vec<RawMessage>>> {
+        (**self).next_epoch()
+    }
+    fn epoch_info(&self) -> EpochInfo {
+        (**self).epoch_info()
+    }
+    fn by_partition(&self) -> bool {
+        (**self).by_partition()
+    }
 }

@@ -168,3 +168,23 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .expect("runtime")
         .block_on(f)
 }
+
+/// The Kafka broker of the tests (`TRENDFLOW_TEST_KAFKA`, default the local one that
+/// `scripts/services` starts).
+pub fn kafka_brokers() -> String {
+    std::env::var("TRENDFLOW_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".to_string())
+}
+
+/// Reads every table of a PostgreSQL database as sorted value rows.
+pub fn read_postgres(url: &str) -> Tables {
+    block_on(async {
+        let pool = trendflow::sinks::sql::Pool::postgres(url)
+            .await
+            .expect("connect");
+        let mut out = Tables::new();
+        for t in Table::ALL {
+            out.insert(t, pool.read_table(t).await.expect("read table"));
+        }
+        out
+    })
+}

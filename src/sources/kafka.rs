@@ -1,0 +1,317 @@
+//! The Kafka source: assigned partitions read from trendflow's own stored offsets, cut into epochs by interval and size, with replay for recovery.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dataflows::event::EventKind;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{EpochInfo, RawMessage, Source};
+use crate::snapshot::SourceOffset;
+
+/// How to reach the broker: bootstrap servers and any librdkafka settings passed through
+/// (security: `security.protocol`, `sasl.mechanism`, `sasl.username`, …).
+#[derive(Clone, Debug, Default)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub settings: Vec<(String, String)>,
+}
+
+impl KafkaConfig {
+    pub fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        for (k, v) in &self.settings {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+/// What the Kafka source reads and how it cuts epochs.
+#[derive(Clone, Debug)]
+pub struct KafkaSourceOptions {
+    pub config: KafkaConfig,
+    /// Topics and the event kind each carries.
+    pub topics: Vec<(String, EventKind)>,
+    /// Consumer group, used only to report progress (offsets are trendflow's own).
+    pub group_id: String,
+    /// Longest time an epoch stays open once it has a message.
+    pub epoch_interval: Duration,
+    /// Largest number of messages in an epoch.
+    pub epoch_events: usize,
+    /// Stop once every partition reached the end it had at start (`--once`).
+    pub until_caught_up: bool,
+    /// Offsets stored with the last committed snapshot: input before them is replayed to
+    /// rebuild state and not committed again.
+    pub committed: Vec<SourceOffset>,
+}
+
+type Tp = (String, i32);
+
+/// A Kafka source over manually assigned partitions.
+pub struct KafkaSource {
+    consumer: BaseConsumer,
+    options: KafkaSourceOptions,
+    kinds: BTreeMap<String, (EventKind, Arc<str>)>,
+    /// Next offset to read per partition.
+    positions: BTreeMap<Tp, i64>,
+    /// Replay target per partition (offsets stored with the last snapshot).
+    replay_until: BTreeMap<Tp, i64>,
+    replaying: bool,
+    /// Messages read past the replay target while other partitions were still replaying.
+    held: Vec<RawMessage>,
+    /// End offsets at start, for `until_caught_up`.
+    stop_at: Option<BTreeMap<Tp, i64>>,
+    last_info: EpochInfo,
+    last_metadata: Instant,
+    last_error_log: Option<Instant>,
+}
+
+fn io_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("kafka: {what}: {e}"))
+}
+
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+const METADATA_REFRESH: Duration = Duration::from_secs(10);
+
+impl KafkaSource {
+    pub fn open(options: KafkaSourceOptions) -> std::io::Result<KafkaSource> {
+        let consumer: BaseConsumer = options
+            .config
+            .client_config()
+            .set("group.id", &options.group_id)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .map_err(|e| io_error("creating the consumer", e))?;
+        let kinds = options
+            .topics
+            .iter()
+            .map(|(t, k)| (t.clone(), (*k, Arc::from(t.as_str()))))
+            .collect();
+        let replay_until: BTreeMap<Tp, i64> = options
+            .committed
+            .iter()
+            .filter(|o| o.next_offset > 0)
+            .map(|o| ((o.source.clone(), o.partition), o.next_offset))
+            .collect();
+        let mut source = KafkaSource {
+            consumer,
+            replaying: !replay_until.is_empty(),
+            replay_until,
+            options,
+            kinds,
+            positions: BTreeMap::new(),
+            held: Vec::new(),
+            stop_at: None,
+            last_info: EpochInfo::default(),
+            last_metadata: Instant::now(),
+            last_error_log: None,
+        };
+        source.refresh_partitions()?;
+        if source.options.until_caught_up {
+            let mut stop_at = BTreeMap::new();
+            for (topic, partition) in source.positions.keys() {
+                let (_, high) = source
+                    .consumer
+                    .fetch_watermarks(topic, *partition, METADATA_TIMEOUT)
+                    .map_err(|e| io_error(&format!("end offsets of {topic}/{partition}"), e))?;
+                stop_at.insert((topic.clone(), *partition), high);
+            }
+            source.stop_at = Some(stop_at);
+        }
+        Ok(source)
+    }
+
+    /// Assigns every partition of the topics (new ones included), all from the beginning:
+    /// recovery replays up to the stored offsets, then continues.
+    fn refresh_partitions(&mut self) -> std::io::Result<()> {
+        self.last_metadata = Instant::now();
+        let mut added = false;
+        for topic in self.kinds.keys().cloned().collect::<Vec<_>>() {
+            let metadata = match self.consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(%topic, "kafka: cannot read topic metadata (will retry): {e}");
+                    continue;
+                }
+            };
+            for t in metadata.topics() {
+                if t.error().is_some() {
+                    tracing::warn!(
+                        topic = t.name(),
+                        "kafka: topic not available yet: {:?}",
+                        t.error()
+                    );
+                    continue;
+                }
+                for p in t.partitions() {
+                    let key = (t.name().to_string(), p.id());
+                    if let std::collections::btree_map::Entry::Vacant(e) = self.positions.entry(key)
+                    {
+                        e.insert(0);
+                        added = true;
+                    }
+                }
+            }
+        }
+        if added {
+            let mut tpl = TopicPartitionList::new();
+            for ((topic, partition), pos) in &self.positions {
+                tpl.add_partition_offset(topic, *partition, Offset::Offset(*pos))
+                    .map_err(|e| io_error("assignment", e))?;
+            }
+            self.consumer
+                .assign(&tpl)
+                .map_err(|e| io_error("assigning partitions", e))?;
+            tracing::info!(
+                partitions = self.positions.len(),
+                "kafka: reading {} partitions",
+                self.positions.len()
+            );
+        }
+        Ok(())
+    }
+
+    fn caught_up(&self) -> bool {
+        self.stop_at.as_ref().is_some_and(|stop| {
+            stop.iter()
+                .all(|(tp, high)| self.positions.get(tp).copied().unwrap_or(0) >= *high)
+        })
+    }
+
+    fn replay_done(&self) -> bool {
+        self.replay_until
+            .iter()
+            .all(|(tp, until)| self.positions.get(tp).copied().unwrap_or(0) >= *until)
+    }
+
+    fn offsets(&self) -> Vec<SourceOffset> {
+        self.positions
+            .iter()
+            .map(|((topic, partition), next)| SourceOffset {
+                source: topic.clone(),
+                partition: *partition,
+                next_offset: *next,
+            })
+            .collect()
+    }
+
+    /// Positions of the partitions (next offset to read).
+    pub fn positions(&self) -> &BTreeMap<(String, i32), i64> {
+        &self.positions
+    }
+}
+
+impl Source for KafkaSource {
+    fn origin(&self) -> String {
+        self.kinds.keys().cloned().collect::<Vec<_>>().join(",")
+    }
+
+    fn by_partition(&self) -> bool {
+        true
+    }
+
+    fn epoch_info(&self) -> EpochInfo {
+        self.last_info.clone()
+    }
+
+    fn next_epoch(&mut self) -> std::io::Result<Option<Vec<RawMessage>>> {
+        let replay = self.replaying;
+        let mut batch: Vec<RawMessage> = if replay {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.held)
+        };
+        let mut opened: Option<Instant> = (!batch.is_empty()).then(Instant::now);
+        loop {
+            if replay && self.replay_done() {
+                self.replaying = false;
+                break;
+            }
+            if !replay && self.caught_up() && self.held.is_empty() {
+                break;
+            }
+            if batch.len() >= self.options.epoch_events {
+                break;
+            }
+            if opened.is_some_and(|t| t.elapsed() >= self.options.epoch_interval) {
+                break;
+            }
+            if self.last_metadata.elapsed() >= METADATA_REFRESH {
+                self.refresh_partitions()?;
+            }
+            let wait = opened.map_or(Duration::from_millis(200), |t| {
+                self.options
+                    .epoch_interval
+                    .saturating_sub(t.elapsed())
+                    .min(Duration::from_millis(200))
+            });
+            let Some(result) = self.consumer.poll(wait) else {
+                continue;
+            };
+            let message = match result {
+                Ok(m) => m,
+                Err(e) => {
+                    if self
+                        .last_error_log
+                        .is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+                    {
+                        self.last_error_log = Some(Instant::now());
+                        tracing::warn!("kafka: consumer error (retrying): {e}");
+                    }
+                    continue;
+                }
+            };
+            let Some((kind, topic)) = self.kinds.get(message.topic()) else {
+                continue;
+            };
+            let tp = (message.topic().to_string(), message.partition());
+            let offset = message.offset();
+            let expected = self.positions.get(&tp).copied().unwrap_or(0);
+            if offset < expected {
+                continue; // re-delivered after a reassignment
+            }
+            let raw = RawMessage {
+                kind: Some(*kind),
+                key: message.key().map(<[u8]>::to_vec),
+                payload: message.payload().map(<[u8]>::to_vec),
+                seq: u64::try_from(offset).unwrap_or(0),
+                partition: message.partition(),
+                topic: Some(topic.clone()),
+            };
+            self.positions.insert(tp.clone(), offset + 1);
+            if replay && offset >= self.replay_until.get(&tp).copied().unwrap_or(0) {
+                self.held.push(raw);
+            } else {
+                batch.push(raw);
+                opened.get_or_insert_with(Instant::now);
+            }
+        }
+        let mut offsets = self.offsets();
+        if replay {
+            // A replay epoch ends exactly at the stored offsets.
+            for o in &mut offsets {
+                if let Some(until) = self.replay_until.get(&(o.source.clone(), o.partition)) {
+                    o.next_offset = o.next_offset.min(*until);
+                }
+            }
+            tracing::info!(
+                messages = batch.len(),
+                "kafka: replayed input up to the stored offsets"
+            );
+        }
+        self.last_info = EpochInfo { offsets, replay };
+        if batch.is_empty() && !replay {
+            return Ok(None);
+        }
+        Ok(Some(batch))
+    }
+}
