@@ -1,0 +1,3 @@
+//! Placeholder: benchmark being written.
+
+fn main() {}
