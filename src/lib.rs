@@ -7,6 +7,7 @@ pub mod eval;
 pub mod gen;
 pub mod produce;
 pub mod run;
+pub mod shutdown;
 pub mod sinks;
 pub mod snapshot;
 pub mod sources;

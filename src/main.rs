@@ -14,7 +14,10 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        cli::Command::Run(args) => run::run(&args),
+        cli::Command::Run(args) => {
+            trendflow::shutdown::install();
+            run::run(&args)
+        }
         cli::Command::Migrate(args) => run::migrate(&args),
         cli::Command::Produce(args) => {
             if args.kafka.kafka_brokers.is_none() {

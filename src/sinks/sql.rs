@@ -687,10 +687,27 @@ fn runtime(sink: &'static str) -> Result<tokio::runtime::Runtime, SinkError> {
 }
 
 impl SqlSink {
-    /// Connects to PostgreSQL and applies pending migrations.
+    /// Connects to PostgreSQL (retrying with backoff for up to a minute while it is
+    /// unreachable) and applies pending migrations.
     pub fn postgres(url: &str) -> Result<SqlSink, SinkError> {
         let runtime = runtime("postgres")?;
-        let pool = runtime.block_on(Pool::postgres(url))?;
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_millis(200);
+        let pool = loop {
+            match runtime.block_on(Pool::postgres(url)) {
+                Ok(pool) => break pool,
+                Err(e) if e.retryable && started.elapsed() < Duration::from_secs(60) => {
+                    tracing::warn!(
+                        retry_in_ms = delay.as_millis() as u64,
+                        "postgres: cannot connect, retrying: {}",
+                        e.message
+                    );
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        };
         Self::with_pool(runtime, pool)
     }
 

@@ -42,6 +42,9 @@ impl Source for FileSource {
     }
 
     fn next_epoch(&mut self) -> std::io::Result<Option<Vec<RawMessage>>> {
+        if crate::shutdown::requested() {
+            return Ok(None);
+        }
         let mut batch = Vec::with_capacity(self.epoch_events.min(1 << 16));
         while batch.len() < self.epoch_events {
             let mut buf = Vec::new();

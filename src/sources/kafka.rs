@@ -232,6 +232,10 @@ impl Source for KafkaSource {
         };
         let mut opened: Option<Instant> = (!batch.is_empty()).then(Instant::now);
         loop {
+            if crate::shutdown::requested() {
+                self.replaying = false;
+                break;
+            }
             if replay && self.replay_done() {
                 self.replaying = false;
                 break;
@@ -309,7 +313,8 @@ impl Source for KafkaSource {
             );
         }
         self.last_info = EpochInfo { offsets, replay };
-        if batch.is_empty() && !replay {
+        if (batch.is_empty() && !replay) || (replay && crate::shutdown::requested()) {
+            // Nothing more (or a shutdown during replay: nothing new to commit).
             return Ok(None);
         }
         Ok(Some(batch))
