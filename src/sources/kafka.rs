@@ -68,6 +68,8 @@ pub struct KafkaSource {
     /// End offsets at start, for `until_caught_up`.
     stop_at: Option<BTreeMap<Tp, i64>>,
     last_info: EpochInfo,
+    /// When a message last arrived (`until_caught_up` also waits for a quiet spell).
+    last_message: Instant,
     last_metadata: Instant,
     last_error_log: Option<Instant>,
 }
@@ -78,6 +80,7 @@ fn io_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 const METADATA_REFRESH: Duration = Duration::from_secs(10);
+const CAUGHT_UP_QUIET: Duration = Duration::from_secs(2);
 
 impl KafkaSource {
     pub fn open(options: KafkaSourceOptions) -> std::io::Result<KafkaSource> {
@@ -112,6 +115,7 @@ impl KafkaSource {
             held: Vec::new(),
             stop_at: None,
             last_info: EpochInfo::default(),
+            last_message: Instant::now(),
             last_metadata: Instant::now(),
             last_error_log: None,
         };
@@ -125,6 +129,7 @@ impl KafkaSource {
                     .map_err(|e| io_error(&format!("end offsets of {topic}/{partition}"), e))?;
                 stop_at.insert((topic.clone(), *partition), high);
             }
+            tracing::debug!(?stop_at, "kafka: end offsets at start");
             source.stop_at = Some(stop_at);
         }
         Ok(source)
@@ -180,11 +185,14 @@ impl KafkaSource {
         Ok(())
     }
 
+    /// Every partition reached the end offset it had at start, and nothing arrived for
+    /// `CAUGHT_UP_QUIET`. The quiet spell matters with brokers whose end offsets lag (tansu
+    /// 0.6 reports the base offset of the last record batch + 1, not the last offset + 1).
     fn caught_up(&self) -> bool {
         self.stop_at.as_ref().is_some_and(|stop| {
             stop.iter()
                 .all(|(tp, high)| self.positions.get(tp).copied().unwrap_or(0) >= *high)
-        })
+        }) && self.last_message.elapsed() >= CAUGHT_UP_QUIET
     }
 
     fn replay_done(&self) -> bool {
@@ -292,6 +300,7 @@ impl Source for KafkaSource {
                 topic: Some(topic.clone()),
             };
             self.positions.insert(tp.clone(), offset + 1);
+            self.last_message = Instant::now();
             if replay && offset >= self.replay_until.get(&tp).copied().unwrap_or(0) {
                 self.held.push(raw);
             } else {
