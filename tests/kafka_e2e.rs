@@ -305,6 +305,7 @@ fn killed_at_random_points_and_restarted_the_tables_equal_an_uninterrupted_run()
     produce(&t.articles, &articles);
     produce(&t.results, &results);
     let url = create_database("kafka_kill");
+    drop(trendflow::sinks::sql::SqlSink::postgres(&url).expect("migrate"));
     // Kill -9 after pseudo-random delays (fixed seed: reproducible), then run to the end.
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     let mut kills = 0;
@@ -349,6 +350,65 @@ fn killed_at_random_points_and_restarted_the_tables_equal_an_uninterrupted_run()
         "after kill -9 and restarts",
     );
     // Each message counted once across all committed snapshots.
+    assert_eq!(
+        count(&url, "SELECT sum(events_in)::bigint FROM snapshots"),
+        (articles.len() + results.len()) as i64
+    );
+    drop_database(&url);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigterm_commits_the_epoch_in_flight_exits_0_and_loses_nothing() {
+    let dir = scratch_dir("kafka-sigterm");
+    let input = dir.join("events.jsonl");
+    generate(&input, 23, 1_000, 3_000);
+    let (articles, results) = messages(&input);
+    let t = topics("sigterm");
+    produce(&t.articles, &articles);
+    produce(&t.results, &results);
+    let url = create_database("kafka_sigterm");
+    drop(trendflow::sinks::sql::SqlSink::postgres(&url).expect("migrate"));
+    // Without --once the service would run forever; SIGTERM stops it.
+    let service = run_command(&t, &url);
+    let args: Vec<String> = service
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .filter(|a| a != "--once")
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trendflow"))
+        .args(&args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    while count(&url, "SELECT COALESCE(max(epoch), 0) FROM snapshots") < 2 {
+        assert!(started.elapsed() < Duration::from_secs(120), "no snapshot");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert_eq!(exit.code(), Some(0), "graceful exit after SIGTERM");
+    let committed = count(&url, "SELECT sum(events_in)::bigint FROM snapshots");
+    assert!(committed > 0);
+    // A restart picks up exactly where the last snapshot ended.
+    let out = run_command(&t, &url).output().expect("restart");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_tables_eq(
+        &without_history(read_postgres(&url)),
+        &without_history(oracle(&articles, &results)),
+        "after SIGTERM and restart",
+    );
     assert_eq!(
         count(&url, "SELECT sum(events_in)::bigint FROM snapshots"),
         (articles.len() + results.len()) as i64
