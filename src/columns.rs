@@ -3,7 +3,7 @@
 use dataflows::event::{Micros, SentimentLabel, MICROS};
 use dataflows::output::{Row, RowKey, Table};
 
-/// The logical type of a column; each sink maps it to its own (see `schemas/tables.md`).
+/// The logical type of a column; each sink maps it to its own (`migrations/`, `schemas/parquet.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColType {
     Text,

@@ -133,8 +133,21 @@ fn open_sinks(args: &RunArgs, plan: &Plan, reset: bool) -> Result<Vec<Box<dyn Si
 }
 
 fn open_parquet(args: &RunArgs, dir: &Path) -> Result<Box<dyn Sink>, String> {
-    let _ = (args, dir);
-    Err("--sinks parquet: not wired yet".into())
+    use crate::sinks::parquet::{ParquetOptions, ParquetSink};
+    if !(args.parquet_every.is_finite() && args.parquet_every >= 0.0) {
+        return Err(format!(
+            "--parquet-every: {} is not a number of seconds >= 0",
+            args.parquet_every
+        ));
+    }
+    let options = ParquetOptions {
+        keep: args.parquet_keep,
+        every: Duration::from_secs_f64(args.parquet_every),
+        ..ParquetOptions::default()
+    };
+    Ok(Box::new(
+        ParquetSink::open(dir, options).map_err(|e| e.to_string())?,
+    ))
 }
 
 /// Commits to one sink, retrying retryable failures with exponential backoff (up to 5 min).
