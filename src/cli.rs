@@ -114,7 +114,8 @@ pub struct RunArgs {
     /// Event kind of the lines of --input.
     #[arg(long, value_enum, default_value_t = InputKind::Mixed)]
     pub kind: InputKind,
-    /// Stop once everything in the input has been committed.
+    /// Stop once everything in the input has been committed (without it, a file is followed
+    /// for appended lines and Kafka topics are read until SIGINT/SIGTERM).
     #[arg(long)]
     pub once: bool,
     /// Outputs to write, comma separated [default: postgres (+ parquet if --parquet-dir) when
@@ -163,6 +164,10 @@ pub struct RunArgs {
     /// Seconds between Parquet exports (0: every epoch); the last epoch of a run is always exported.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub parquet_every: f64,
+    /// Admin HTTP address (/health, /ready, /metrics, /status) [default: 127.0.0.1:9464; if
+    /// that port is taken the endpoints are off, with a warning].
+    #[arg(long, value_name = "HOST:PORT", env = "TRENDFLOW_ADMIN_ADDR")]
+    pub admin_addr: Option<std::net::SocketAddr>,
     /// Timely worker threads.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,

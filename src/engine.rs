@@ -47,7 +47,7 @@ enum Output {
         dead_letters: Vec<DeadLetter>,
     },
     Complete(u64),
-    Info(u64, EpochInfo),
+    Info(u64, EpochInfo, BTreeMap<String, u64>),
 }
 
 /// Runs `source` through the graph until it is exhausted, handing each completed epoch to
@@ -148,11 +148,20 @@ where
         .spawn(move || -> std::io::Result<()> {
             let mut epoch = 0u64;
             let by_partition = source.by_partition();
+            let source_origin = source.origin();
             while let Some(messages) = source.next_epoch()? {
-                if info_tx
-                    .send(Output::Info(epoch, source.epoch_info()))
-                    .is_err()
-                {
+                let mut by_origin: BTreeMap<String, u64> = BTreeMap::new();
+                for m in &messages {
+                    let origin = m.topic.as_deref().unwrap_or(&source_origin);
+                    match by_origin.get_mut(origin) {
+                        Some(n) => *n += 1,
+                        None => {
+                            by_origin.insert(origin.to_string(), 1);
+                        }
+                    }
+                }
+                let info = Output::Info(epoch, source.epoch_info(), by_origin);
+                if info_tx.send(info).is_err() {
                     return Ok(());
                 }
                 let mut shares: Vec<Vec<RawMessage>> =
@@ -210,10 +219,14 @@ where
                 }
                 p.dead_letters.append(&mut dead_letters);
             }
-            Output::Info(epoch, info) => {
+            Output::Info(epoch, info, by_origin) => {
                 let p = pending.entry(epoch).or_default();
                 p.offsets = info.offsets;
                 p.replay = info.replay;
+                p.end_offsets = info.end_offsets;
+                p.caught_up = info.caught_up;
+                p.events_by_origin = by_origin;
+                p.cut_at = Some(Instant::now());
             }
             Output::Complete(epoch) => {
                 let counts = pending.remove(&epoch).unwrap_or_default();
@@ -237,6 +250,10 @@ where
                 snapshot.dead_letters = counts.dead_letters;
                 snapshot.offsets = counts.offsets;
                 snapshot.replay = counts.replay;
+                snapshot.end_offsets = counts.end_offsets;
+                snapshot.caught_up = counts.caught_up;
+                snapshot.events_by_origin = counts.events_by_origin;
+                snapshot.cut_at = counts.cut_at;
                 snapshot
                     .dead_letters
                     .sort_by_key(|d| (d.partition, d.offset));

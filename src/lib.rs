@@ -1,5 +1,6 @@
 //! trendflow's service side: command line, engine (timely workers, epochs, snapshots), sources, sinks, tools.
 
+pub mod admin;
 pub mod cli;
 pub mod columns;
 pub mod engine;
@@ -11,3 +12,4 @@ pub mod shutdown;
 pub mod sinks;
 pub mod snapshot;
 pub mod sources;
+pub mod telemetry;

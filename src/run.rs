@@ -18,6 +18,7 @@ use crate::sinks::sql::SqlSink;
 use crate::sinks::{Sink, SinkError};
 use crate::snapshot::Snapshot;
 use crate::sources::file::FileSource;
+use crate::telemetry::Telemetry;
 
 pub fn input_kind(kind: InputKind) -> Option<EventKind> {
     match kind {
@@ -26,6 +27,10 @@ pub fn input_kind(kind: InputKind) -> Option<EventKind> {
         InputKind::CollectorResult => Some(EventKind::CollectorResult),
     }
 }
+
+/// Where the admin endpoints listen unless `--admin-addr` says otherwise.
+pub const DEFAULT_ADMIN_ADDR: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
 
 /// The sample events bundled with the binary, read by `trendflow run` when no input is given.
 const SAMPLE_EVENTS: &[u8] = include_bytes!("../samples/events.jsonl");
@@ -80,14 +85,7 @@ fn plan(args: &RunArgs) -> Result<Plan, String> {
                 false,
             )
         }
-        Some(path) => {
-            if !args.once {
-                return Err(
-                    "--input: following a growing file is not built yet; add --once".into(),
-                );
-            }
-            (path.clone(), false)
-        }
+        Some(path) => (path.clone(), false),
         None => {
             std::fs::create_dir_all(&args.data_dir)
                 .map_err(|e| format!("--data-dir {}: {e}", args.data_dir.display()))?;
@@ -151,7 +149,11 @@ fn open_parquet(args: &RunArgs, dir: &Path) -> Result<Box<dyn Sink>, String> {
 }
 
 /// Commits to one sink, retrying retryable failures with exponential backoff (up to 5 min).
-fn commit_with_retry(sink: &mut dyn Sink, snapshot: &Snapshot) -> Result<(), SinkError> {
+fn commit_with_retry(
+    sink: &mut dyn Sink,
+    snapshot: &Snapshot,
+    telemetry: Option<&Telemetry>,
+) -> Result<(), SinkError> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(100);
     loop {
@@ -165,6 +167,9 @@ fn commit_with_retry(sink: &mut dyn Sink, snapshot: &Snapshot) -> Result<(), Sin
                     "commit failed, retrying: {}",
                     e.message
                 );
+                if let Some(t) = telemetry {
+                    t.sink_retry(sink.name(), &e.message);
+                }
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
@@ -180,6 +185,17 @@ pub fn run_into<S: crate::sources::Source + 'static>(
     options: &EngineOptions,
     source: S,
     sinks: &mut [Box<dyn Sink>],
+    observe: impl FnMut(&Snapshot) -> Result<(), SinkError>,
+) -> Result<(engine::RunStats, u64), String> {
+    run_into_with(options, source, sinks, None, observe)
+}
+
+/// [`run_into`], also reporting to `telemetry` (for the admin endpoints).
+pub fn run_into_with<S: crate::sources::Source + 'static>(
+    options: &EngineOptions,
+    source: S,
+    sinks: &mut [Box<dyn Sink>],
+    telemetry: Option<&Telemetry>,
     mut observe: impl FnMut(&Snapshot) -> Result<(), SinkError>,
 ) -> Result<(engine::RunStats, u64), String> {
     let base_epoch = sinks.iter().map(|s| s.last_epoch()).max().unwrap_or(0);
@@ -192,12 +208,19 @@ pub fn run_into<S: crate::sources::Source + 'static>(
             for sink in sinks.iter_mut() {
                 sink.restore(&snapshot)?;
             }
+            if let Some(t) = telemetry {
+                t.replayed(&snapshot);
+            }
             return Ok(());
         }
         snapshot.epoch = last_epoch + 1;
         observe(&snapshot)?;
+        let started = Instant::now();
         for sink in sinks.iter_mut() {
-            commit_with_retry(sink.as_mut(), &snapshot)?;
+            commit_with_retry(sink.as_mut(), &snapshot, telemetry)?;
+        }
+        if let Some(t) = telemetry {
+            t.committed(&snapshot, started.elapsed());
         }
         last_epoch = snapshot.epoch;
         tracing::debug!(
@@ -362,11 +385,25 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
         )
     } else {
-        Box::new(
-            FileSource::open(input, kind, args.epoch_events as usize)
-                .map_err(|e| format!("--input {}: {e}", input.display()))?,
-        )
+        let file = FileSource::open(input, kind, args.epoch_events as usize)
+            .map_err(|e| format!("--input {}: {e}", input.display()))?;
+        // A file given without --once is followed for appended lines, like `tail -f`.
+        if args.once || plan.bundled_sample {
+            Box::new(file)
+        } else {
+            Box::new(file.follow())
+        }
     };
+    let telemetry = std::sync::Arc::new(Telemetry::default());
+    telemetry.set_sinks(sinks.iter().map(|s| s.name()).collect());
+    let admin_addr = args.admin_addr.unwrap_or(DEFAULT_ADMIN_ADDR);
+    match crate::admin::serve(admin_addr, telemetry.clone()) {
+        Ok(_) => {}
+        Err(e) if args.admin_addr.is_none() => {
+            tracing::warn!("admin endpoints off: {e} (choose another with --admin-addr)");
+        }
+        Err(e) => return Err(e),
+    }
     let mut row_counts: BTreeMap<Table, i64> = BTreeMap::new();
     let mut memory = args.verify.then(MemorySink::default);
     let mut summary = SummaryTables::default();
@@ -374,47 +411,48 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let mut last_progress = Instant::now();
     let started = Instant::now();
     let mut events_so_far = 0u64;
-    let (stats, last_epoch) = run_into(&options, source, &mut sinks, |snapshot| {
-        for (table, delta) in &snapshot.row_delta {
-            *row_counts.entry(*table).or_insert(0) += delta;
-        }
-        summary.apply(snapshot);
-        if let Some(m) = memory.as_mut() {
-            m.commit(snapshot)?;
-        }
-        if let (Some(dlq), false) = (&dlq, snapshot.replay) {
-            // Dead letters reach their topic before the snapshot commits: a crash in between
-            // may publish a letter twice, never lose one.
-            dlq.send(&snapshot.dead_letters)
-                .map_err(|message| SinkError {
-                    sink: "kafka-dlq",
-                    message,
-                    retryable: true,
-                })?;
-        }
-        for d in snapshot.dead_letters.iter().take(3) {
-            tracing::warn!(
-                origin = %d.origin,
-                line = d.offset,
-                field = %d.field,
-                reason = d.reason,
-                key = ?d.key.as_deref().map(String::from_utf8_lossy),
-                bytes = d.payload.as_ref().map_or(0, Vec::len),
-                "event rejected: {}",
-                d.error
-            );
-        }
-        events_so_far += snapshot.events_in;
-        if last_progress.elapsed() >= Duration::from_secs(if terminal { 1 } else { 10 }) {
-            last_progress = Instant::now();
-            let rate = events_so_far as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            tracing::info!(
-                epoch = snapshot.epoch,
-                "run: {events_so_far} events committed ({rate:.0} events/s)"
-            );
-        }
-        Ok(())
-    })?;
+    let (stats, last_epoch) =
+        run_into_with(&options, source, &mut sinks, Some(&telemetry), |snapshot| {
+            for (table, delta) in &snapshot.row_delta {
+                *row_counts.entry(*table).or_insert(0) += delta;
+            }
+            summary.apply(snapshot);
+            if let Some(m) = memory.as_mut() {
+                m.commit(snapshot)?;
+            }
+            if let (Some(dlq), false) = (&dlq, snapshot.replay) {
+                // Dead letters reach their topic before the snapshot commits: a crash in between
+                // may publish a letter twice, never lose one.
+                dlq.send(&snapshot.dead_letters)
+                    .map_err(|message| SinkError {
+                        sink: "kafka-dlq",
+                        message,
+                        retryable: true,
+                    })?;
+            }
+            for d in snapshot.dead_letters.iter().take(3) {
+                tracing::warn!(
+                    origin = %d.origin,
+                    line = d.offset,
+                    field = %d.field,
+                    reason = d.reason,
+                    key = ?d.key.as_deref().map(String::from_utf8_lossy),
+                    bytes = d.payload.as_ref().map_or(0, Vec::len),
+                    "event rejected: {}",
+                    d.error
+                );
+            }
+            events_so_far += snapshot.events_in;
+            if last_progress.elapsed() >= Duration::from_secs(if terminal { 1 } else { 10 }) {
+                last_progress = Instant::now();
+                let rate = events_so_far as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                tracing::info!(
+                    epoch = snapshot.epoch,
+                    "run: {events_so_far} events committed ({rate:.0} events/s)"
+                );
+            }
+            Ok(())
+        })?;
 
     let secs = stats.elapsed.as_secs_f64();
     if plan.bundled_sample {

@@ -62,6 +62,14 @@ pub struct Snapshot {
     pub offsets: Vec<SourceOffset>,
     /// Rebuilt from input the sinks already hold (recovery): not committed again.
     pub replay: bool,
+    /// Messages read per topic (or input file).
+    pub events_by_origin: BTreeMap<String, u64>,
+    /// When the epoch's input was cut (for the epoch latency).
+    pub cut_at: Option<std::time::Instant>,
+    /// End offset of each partition as last seen by the source, for lag.
+    pub end_offsets: BTreeMap<(String, i32), i64>,
+    /// The source had reached the end of its input when it cut this epoch.
+    pub caught_up: bool,
 }
 
 /// Sums the updates of each row, dropping rows whose changes cancel.

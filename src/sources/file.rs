@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use dataflows::event::EventKind;
 
-use super::{RawMessage, Source};
+use super::{EpochInfo, RawMessage, Source};
 
 /// Reads a JSON-lines file. Each line's sequence is its 0-based line number, so later lines win
 /// among unversioned events of one identity.
@@ -16,6 +16,12 @@ pub struct FileSource {
     kind: Option<EventKind>,
     epoch_events: usize,
     line: u64,
+    /// Keep reading lines appended to the file (like `tail -f`) until shutdown.
+    follow: bool,
+    /// A line read without its newline yet (the writer is mid-line).
+    partial: Vec<u8>,
+    at_end: bool,
+    reported_caught_up: bool,
 }
 
 impl FileSource {
@@ -32,24 +38,36 @@ impl FileSource {
             kind,
             epoch_events: epoch_events.max(1),
             line: 0,
+            follow: false,
+            partial: Vec::new(),
+            at_end: false,
+            reported_caught_up: false,
         })
     }
-}
 
-impl Source for FileSource {
-    fn origin(&self) -> String {
-        self.path.display().to_string()
+    /// Follows the file for appended lines instead of stopping at its end.
+    pub fn follow(mut self) -> FileSource {
+        self.follow = true;
+        self
     }
 
-    fn next_epoch(&mut self) -> std::io::Result<Option<Vec<RawMessage>>> {
-        if crate::shutdown::requested() {
-            return Ok(None);
-        }
+    /// Reads up to `epoch_events` complete lines; stops early at the end of the file.
+    fn read_batch(&mut self) -> std::io::Result<Vec<RawMessage>> {
         let mut batch = Vec::with_capacity(self.epoch_events.min(1 << 16));
+        self.at_end = false;
         while batch.len() < self.epoch_events {
-            let mut buf = Vec::new();
-            if self.reader.read_until(b'\n', &mut buf)? == 0 {
-                break;
+            let mut buf = std::mem::take(&mut self.partial);
+            if self.reader.read_until(b'\n', &mut buf)? == 0 || buf.last() != Some(&b'\n') {
+                if self.follow {
+                    // Keep an unfinished last line until its newline arrives.
+                    self.partial = buf;
+                    self.at_end = true;
+                    break;
+                }
+                if buf.is_empty() {
+                    self.at_end = true;
+                    break;
+                }
             }
             let seq = self.line;
             self.line += 1;
@@ -68,6 +86,41 @@ impl Source for FileSource {
                 topic: None,
             });
         }
-        Ok((!batch.is_empty()).then_some(batch))
+        Ok(batch)
+    }
+}
+
+impl Source for FileSource {
+    fn origin(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn epoch_info(&self) -> EpochInfo {
+        EpochInfo {
+            caught_up: self.at_end,
+            ..EpochInfo::default()
+        }
+    }
+
+    fn next_epoch(&mut self) -> std::io::Result<Option<Vec<RawMessage>>> {
+        loop {
+            if crate::shutdown::requested() {
+                return Ok(None);
+            }
+            let batch = self.read_batch()?;
+            if !batch.is_empty() {
+                self.reported_caught_up = false;
+                return Ok(Some(batch));
+            }
+            if !self.follow {
+                return Ok(None);
+            }
+            if !self.reported_caught_up {
+                // One empty epoch tells that everything so far is committed.
+                self.reported_caught_up = true;
+                return Ok(Some(Vec::new()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 }

@@ -67,6 +67,10 @@ pub struct KafkaSource {
     held: Vec<RawMessage>,
     /// End offsets at start, for `until_caught_up`.
     stop_at: Option<BTreeMap<Tp, i64>>,
+    /// End offsets as last fetched (for lag), refreshed with the metadata.
+    end_offsets: BTreeMap<Tp, i64>,
+    /// An empty epoch already said "caught up" since the last message.
+    reported_caught_up: bool,
     last_info: EpochInfo,
     /// When a message last arrived (`until_caught_up` also waits for a quiet spell).
     last_message: Instant,
@@ -114,6 +118,8 @@ impl KafkaSource {
             positions: BTreeMap::new(),
             held: Vec::new(),
             stop_at: None,
+            end_offsets: BTreeMap::new(),
+            reported_caught_up: false,
             last_info: EpochInfo::default(),
             last_message: Instant::now(),
             last_metadata: Instant::now(),
@@ -130,6 +136,7 @@ impl KafkaSource {
                 stop_at.insert((topic.clone(), *partition), high);
             }
             tracing::debug!(?stop_at, "kafka: end offsets at start");
+            source.end_offsets.clone_from(&stop_at);
             source.stop_at = Some(stop_at);
         }
         Ok(source)
@@ -188,6 +195,19 @@ impl KafkaSource {
     /// Every partition reached the end offset it had at start, and nothing arrived for
     /// `CAUGHT_UP_QUIET`. The quiet spell matters with brokers whose end offsets lag (tansu
     /// 0.6 reports the base offset of the last record batch + 1, not the last offset + 1).
+    /// Fetches the end offset of every partition (for lag; a slow broker just leaves the
+    /// old values).
+    fn refresh_end_offsets(&mut self) {
+        for (topic, partition) in self.positions.keys() {
+            if let Ok((_, high)) =
+                self.consumer
+                    .fetch_watermarks(topic, *partition, Duration::from_secs(1))
+            {
+                self.end_offsets.insert((topic.clone(), *partition), high);
+            }
+        }
+    }
+
     fn caught_up(&self) -> bool {
         self.stop_at.as_ref().is_some_and(|stop| {
             stop.iter()
@@ -259,6 +279,24 @@ impl Source for KafkaSource {
             }
             if self.last_metadata.elapsed() >= METADATA_REFRESH {
                 self.refresh_partitions()?;
+                self.refresh_end_offsets();
+            }
+            // Following the topics: after a quiet spell, one empty epoch says "caught up".
+            if !replay
+                && self.stop_at.is_none()
+                && batch.is_empty()
+                && !self.reported_caught_up
+                && self.last_message.elapsed() >= CAUGHT_UP_QUIET
+            {
+                self.reported_caught_up = true;
+                self.refresh_end_offsets();
+                self.last_info = EpochInfo {
+                    offsets: self.offsets(),
+                    replay: false,
+                    end_offsets: self.end_offsets.clone(),
+                    caught_up: true,
+                };
+                return Ok(Some(Vec::new()));
             }
             let wait = opened.map_or(Duration::from_millis(200), |t| {
                 self.options
@@ -301,6 +339,7 @@ impl Source for KafkaSource {
             };
             self.positions.insert(tp.clone(), offset + 1);
             self.last_message = Instant::now();
+            self.reported_caught_up = false;
             if replay && offset >= self.replay_until.get(&tp).copied().unwrap_or(0) {
                 self.held.push(raw);
             } else {
@@ -321,7 +360,13 @@ impl Source for KafkaSource {
                 "kafka: replayed input up to the stored offsets"
             );
         }
-        self.last_info = EpochInfo { offsets, replay };
+        let caught_up = !replay && self.caught_up();
+        self.last_info = EpochInfo {
+            offsets,
+            replay,
+            end_offsets: self.end_offsets.clone(),
+            caught_up,
+        };
         if (batch.is_empty() && !replay) || (replay && crate::shutdown::requested()) {
             // Nothing more (or a shutdown during replay: nothing new to commit).
             return Ok(None);

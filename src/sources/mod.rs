@@ -31,6 +31,10 @@ pub struct EpochInfo {
     /// The epoch re-reads input whose effects the sinks already hold (recovery): it rebuilds
     /// state and is not committed again.
     pub replay: bool,
+    /// End offset of each partition as last seen (for lag), when known.
+    pub end_offsets: std::collections::BTreeMap<(String, i32), i64>,
+    /// The source had reached the end of its input when it cut this epoch.
+    pub caught_up: bool,
 }
 
 /// A source hands out epochs of messages until it is exhausted.
