@@ -82,3 +82,27 @@ pub fn serve(addr: SocketAddr, telemetry: Arc<Telemetry>) -> Result<SocketAddr, 
     tracing::info!("admin endpoints on http://{bound}/ (health, ready, metrics, status)");
     Ok(bound)
 }
+
+/// `trendflow status`: the `/status` document of the instance at `addr`.
+pub fn fetch_status(addr: SocketAddr) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3))
+        .map_err(|e| format!("--admin-addr {addr}: no trendflow instance answers: {e}"))?;
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    write!(
+        stream,
+        "GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("--admin-addr {addr}: {e}"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("--admin-addr {addr}: {e}"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .ok_or_else(|| format!("--admin-addr {addr}: not an HTTP answer"))?;
+    let json: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("--admin-addr {addr}: {e}"))?;
+    serde_json::to_string_pretty(&json).map_err(|e| e.to_string())
+}

@@ -9,6 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "trendflow", version, about, long_about = None)]
 pub struct Cli {
+    /// TOML file of settings (keys are flag names, e.g. `kafka_brokers`); flags and
+    /// `TRENDFLOW_*` variables override it. See trendflow.example.toml.
+    #[arg(long, global = true, value_name = "FILE", env = "TRENDFLOW_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -21,6 +25,8 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Publish a JSON-lines file to a Kafka topic, keyed from the events.
     Produce(ProduceArgs),
+    /// Ask a running instance for its status (its /status endpoint).
+    Status(StatusArgs),
     /// Write synthetic but realistic events (JSON lines), deterministic by seed.
     Gen(GenArgs),
     /// Cluster a file of articles with the same graph as `run`; prints `external_id<TAB>trend_id`.
@@ -278,4 +284,16 @@ pub struct ProduceArgs {
     /// Send unversioned deletes (`"deleted": true` without `version`) as Kafka tombstones.
     #[arg(long)]
     pub tombstones: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Admin address of the running instance.
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:9464",
+        env = "TRENDFLOW_ADMIN_ADDR"
+    )]
+    pub admin_addr: std::net::SocketAddr,
 }

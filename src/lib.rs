@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod cli;
 pub mod columns;
+pub mod config;
 pub mod engine;
 pub mod eval;
 pub mod gen;

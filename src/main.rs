@@ -5,7 +5,15 @@ use trendflow::{cli, run};
 use clap::Parser;
 
 fn main() {
-    let cli = cli::Cli::parse();
+    // Flags > TRENDFLOW_* environment > the --config file > built-in defaults.
+    let argv = match trendflow::config::with_config(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let cli = cli::Cli::parse_from(argv);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -26,12 +34,16 @@ fn main() {
                 trendflow::produce::produce(&args)
             }
         }
+        cli::Command::Status(args) => trendflow::admin::fetch_status(args.admin_addr).map(|s| {
+            println!("{s}");
+        }),
         cli::Command::Gen(args) => run::gen(&args),
         cli::Command::Cluster(args) => run::cluster(&args),
         cli::Command::Eval(args) => run::eval(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
-        std::process::exit(1);
+        // An error that names a flag or config key is a usage error, like clap's own.
+        std::process::exit(if e.starts_with("--") { 2 } else { 1 });
     }
 }
