@@ -519,7 +519,15 @@ fn percentile_ms(samples: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
-    let params = Params::from_env();
+    let mut params = Params::from_env();
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    if smoke {
+        // `cargo test --all-targets` runs bench targets without `--bench`: a small smoke run
+        // keeps the code exercised without spending minutes and gigabytes in the test suite.
+        params.windows = vec![2_000];
+        params.workers = vec![1];
+        params.iters = 1;
+    }
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     println!(
         "trends_window: windows {:?}, workers {:?}, {} measured iterations (+1 warm-up), seed {}, {} cores",
@@ -676,6 +684,9 @@ fn main() {
         "seed": params.seed,
         "results": results,
     });
+    if smoke {
+        return; // a smoke run under `cargo test` records nothing
+    }
     let path = dir.join(if params.profile {
         "trends_window_profile.json"
     } else {
