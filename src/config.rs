@@ -52,7 +52,9 @@ pub fn with_config(argv: Vec<OsString>) -> Result<Vec<OsString>, String> {
         .map_err(|e| format!("--config {}: not valid TOML: {e}", path.display()))?;
     let command = Cli::command();
     // Without the file's values, the command line must already be valid (else clap reports).
-    let matches = command.clone().get_matches_from(argv.clone());
+    let Ok(matches) = command.clone().try_get_matches_from(argv.clone()) else {
+        return Ok(argv); // the command line itself is wrong: the parser reports it
+    };
     let Some((sub_name, sub_matches)) = matches.subcommand() else {
         return Ok(argv);
     };

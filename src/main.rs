@@ -2,8 +2,6 @@
 
 use trendflow::{cli, run};
 
-use clap::Parser;
-
 fn main() {
     // Flags > TRENDFLOW_* environment > the --config file > built-in defaults.
     let argv = match trendflow::config::with_config(std::env::args_os().collect()) {
@@ -13,7 +11,25 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let cli = cli::Cli::parse_from(argv);
+    let cli = match <cli::Cli as clap::Parser>::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // One line naming the flag or value, like every other usage error; exit code 2.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{first} (see --help)");
+            std::process::exit(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

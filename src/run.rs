@@ -335,6 +335,7 @@ fn clip(s: &str, n: usize) -> String {
 
 /// `trendflow run`: events from a file (or the bundled sample) through the graph into the sinks.
 pub fn run(args: &RunArgs) -> Result<(), String> {
+    let trends = args.trends.config()?;
     let plan = plan(args)?;
     let input = plan.input.as_path();
     let decoder = Decoder {
@@ -344,9 +345,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         workers: usize::from(args.workers),
         decoder,
         max_epochs_in_flight: 2,
-        graph: dataflows::graph::GraphConfig {
-            trends: args.trends.config()?,
-        },
+        graph: dataflows::graph::GraphConfig { trends },
     };
     let kind = input_kind(args.kind);
     // A file run recomputes everything, so its first snapshot replaces the old rows; a Kafka
