@@ -1,7 +1,7 @@
 //! Criterion micro-benchmarks: event decoding (MB/s), headline text features and candidate/similarity work per article, trend state per trend, and metrics-graph epochs of 1,000 mixed collector-result events (µs per event).
-//!
-//! Run with `cargo bench --bench micro` (criterion options after `--`, e.g. a name filter).
-//! See `benches/README.md`.
+//
+// Run with `cargo bench --bench micro` (criterion options after `--`, e.g. a name filter).
+// See `benches/README.md`.
 
 use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
@@ -184,6 +184,7 @@ fn trend_text(c: &mut Criterion) {
         config.index_cap,
         config.min_jaccard as f64 / 1e6,
     );
+    group.measurement_time(Duration::from_secs(6));
     group.bench_function(
         "candidates + jaccard per article (10k window, sequential model)",
         |b| {
@@ -311,8 +312,15 @@ fn metric_batches(base: &[Event], rest: &[Event]) -> Vec<Vec<Event>> {
 /// measured iteration is one epoch of 1,000 mixed events (then retracted again, untimed, so
 /// every epoch meets the same state).
 fn metrics_epochs(c: &mut Criterion) {
-    let events = decode_all(&lines(0, (METRICS_BASE + 10_000) as u64, 14));
-    let (base, rest) = events.split_at(METRICS_BASE);
+    // Without `--bench` (criterion's test mode under `cargo test --all-targets`) each benchmark
+    // runs once: a smaller state keeps that quick.
+    let base_size = if std::env::args().any(|a| a == "--bench") {
+        METRICS_BASE
+    } else {
+        METRICS_BASE / 10
+    };
+    let events = decode_all(&lines(0, (base_size + 10_000) as u64, 14));
+    let (base, rest) = events.split_at(base_size);
     let batches = metric_batches(base, rest);
     let per_epoch = batches[0].len();
 
@@ -341,13 +349,11 @@ fn metrics_epochs(c: &mut Criterion) {
     );
 
     let mut group = c.benchmark_group("metrics_graph");
+    group.measurement_time(Duration::from_secs(6));
     group.throughput(Throughput::Elements(per_epoch as u64));
     let mut turn = 0usize;
     group.bench_function(
-        BenchmarkId::new(
-            "epoch of 1000 mixed events",
-            format!("{METRICS_BASE} results"),
-        ),
+        BenchmarkId::new("epoch of 1000 mixed events", format!("{base_size} results")),
         |b| {
             b.iter_custom(|iters| {
                 let mut timed = Duration::ZERO;

@@ -1,17 +1,17 @@
 //! Acceptance benchmark of the trends issue: the cost of adding (then retracting) 1,000 articles to a 7-day trend window that holds W live articles.
-//!
-//! Not a criterion benchmark: the dataflow is stateful, so this is a plain `main` that loads a
-//! window once (untimed), then times epochs on it and prints a table (and writes JSON to
-//! `target/bench-results/trends_window.json`). See `benches/README.md`.
-//!
-//! Parameters (environment, or `--name=value` after `cargo bench --bench trends_window --`):
-//! - `TRENDFLOW_BENCH_WINDOWS` / `--windows`: window sizes W, default `10000,100000`;
-//! - `TRENDFLOW_BENCH_WORKERS` / `--workers`: timely worker counts, default `1,2`;
-//! - `TRENDFLOW_BENCH_ITERS` / `--iters`: measured iterations per configuration, default 10
-//!   (each iteration is one insert epoch and one retract epoch; one more runs first, unrecorded);
-//! - `TRENDFLOW_BENCH_SEED` / `--seed`: generator seed, default 7;
-//! - `TRENDFLOW_BENCH_PROFILE=1` / `--profile=1`: also print the operators that took most time
-//!   during the measured epochs (from timely's event log, worker 0).
+//
+// Not a criterion benchmark: the dataflow is stateful, so this is a plain `main` that loads a
+// window once (untimed), then times epochs on it and prints a table (and writes JSON to
+// `target/bench-results/trends_window.json`). See `benches/README.md`.
+//
+// Parameters (environment, or `--name=value` after `cargo bench --bench trends_window --`):
+// - `TRENDFLOW_BENCH_WINDOWS` / `--windows`: window sizes W, default `10000,100000`;
+// - `TRENDFLOW_BENCH_WORKERS` / `--workers`: timely worker counts, default `1,2`;
+// - `TRENDFLOW_BENCH_ITERS` / `--iters`: measured iterations per configuration, default 10
+//   (each iteration is one insert epoch and one retract epoch; one more runs first, unrecorded);
+// - `TRENDFLOW_BENCH_SEED` / `--seed`: generator seed, default 7;
+// - `TRENDFLOW_BENCH_PROFILE=1` / `--profile=1`: also print the operators that took most time
+//   during the measured epochs (from timely's event log, worker 0).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -46,6 +46,8 @@ struct Params {
     iters: usize,
     seed: u64,
     profile: bool,
+    /// Unrecorded iterations before the measured ones.
+    warm_up: usize,
 }
 
 fn param(name: &str, env: &str, default: &str) -> String {
@@ -77,6 +79,7 @@ impl Params {
             iters: list("iters", "TRENDFLOW_BENCH_ITERS", "10")[0].max(1),
             seed: list("seed", "TRENDFLOW_BENCH_SEED", "7")[0] as u64,
             profile: list("profile", "TRENDFLOW_BENCH_PROFILE", "0")[0] != 0,
+            warm_up: 1,
         }
     }
 }
@@ -279,6 +282,8 @@ struct Measured {
     insert_output_updates: i64,
     rss_after_load_mb: Option<u64>,
     rss_end_mb: Option<u64>,
+    /// Resident set size after each iteration (insert + retract), warm-up included.
+    rss_by_iteration_mb: Vec<Option<u64>>,
     /// With `TRENDFLOW_BENCH_PROFILE=1`: the operators that took most time over the measured
     /// epochs, and the total scheduled time.
     profile: Vec<(Vec<usize>, String, f64)>,
@@ -368,7 +373,8 @@ fn share(events: &[Event], index: usize, peers: usize) -> Vec<Event> {
         .collect()
 }
 
-fn run(work: &Arc<Workload>, workers: usize, iters: usize, profile: bool) -> Measured {
+fn run(work: &Arc<Workload>, workers: usize, params: &Params) -> Measured {
+    let (iters, warm_up, profile) = (params.iters, params.warm_up, params.profile);
     let work = Arc::clone(work);
     let live_articles = Arc::new(AtomicI64::new(0));
     let live_trends = Arc::new(AtomicI64::new(0));
@@ -447,9 +453,10 @@ fn run(work: &Arc<Workload>, workers: usize, iters: usize, profile: bool) -> Mea
         let mine = share(&work.batch, index, peers);
         let (mut empty, mut insert, mut retract) = (Vec::new(), Vec::new(), Vec::new());
         let (mut live_with_batch, mut insert_output_updates) = (0, 0);
+        let mut rss_by_iteration_mb = Vec::new();
         // The first iteration warms up and is not recorded.
-        for iteration in 0..=iters {
-            log.borrow_mut().recording = iteration > 0;
+        for iteration in 0..warm_up + iters {
+            log.borrow_mut().recording = iteration >= warm_up;
             let started = Instant::now();
             close_epoch(worker, &mut input, &probe);
             let empty_epoch = started.elapsed();
@@ -472,7 +479,8 @@ fn run(work: &Arc<Workload>, workers: usize, iters: usize, profile: bool) -> Mea
             }
             close_epoch(worker, &mut input, &probe);
             let retracted = started.elapsed();
-            if iteration > 0 {
+            rss_by_iteration_mb.push(rss_mb("VmRSS:"));
+            if iteration >= warm_up {
                 empty.push(empty_epoch);
                 insert.push(inserted);
                 retract.push(retracted);
@@ -499,6 +507,7 @@ fn run(work: &Arc<Workload>, workers: usize, iters: usize, profile: bool) -> Mea
             insert_output_updates,
             rss_after_load_mb,
             rss_end_mb: rss_mb("VmRSS:"),
+            rss_by_iteration_mb,
         })
     })
     .expect("timely");
@@ -527,13 +536,15 @@ fn main() {
         params.windows = vec![2_000];
         params.workers = vec![1];
         params.iters = 1;
+        params.warm_up = 0;
     }
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     println!(
-        "trends_window: windows {:?}, workers {:?}, {} measured iterations (+1 warm-up), seed {}, {} cores",
+        "trends_window: windows {:?}, workers {:?}, {} measured iterations (+{} warm-up), seed {}, {} cores",
         params.windows,
         params.workers,
         params.iters,
+        params.warm_up,
         params.seed,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
@@ -561,7 +572,7 @@ fn main() {
             println!("  similarity graph: {graph}");
         }
         for &workers in &params.workers {
-            let m = run(&work, workers, params.iters, params.profile);
+            let m = run(&work, workers, &params);
             if params.profile {
                 println!(
                     "  operators by own scheduled time over the measured epochs (worker 0, {:.0} ms in all):",
@@ -599,6 +610,7 @@ fn main() {
                 "retract_ms_all": m.retract.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
                 "rss_after_load_mib": m.rss_after_load_mb,
                 "rss_end_mib": m.rss_end_mb,
+                "rss_mib_after_each_iteration": m.rss_by_iteration_mb,
             });
             println!(
                 "  W={window} workers={workers}: load {:.1}s, live {} articles / {} trends (largest {}), insert median {:.1} ms p90 {:.1} ms, retract median {:.1} ms p90 {:.1} ms, empty epoch {:.2} ms, RSS {:?} MiB",
