@@ -3,17 +3,19 @@
 // Run with `cargo bench --bench micro` (criterion options after `--`, e.g. a name filter).
 // See `benches/README.md`.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+use support::close_epoch;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use dataflows::decode::Decoder;
-use dataflows::differential_dataflow::input::{Input, InputSession};
+use dataflows::differential_dataflow::input::Input;
 use dataflows::event::{Change, CollectorResult, Event, Record};
 use dataflows::graph::{build, GraphConfig};
 use dataflows::timely;
-use dataflows::timely::dataflow::ProbeHandle;
 use dataflows::trends::similarity::{is_near_duplicate, jaccard, SimilarityConfig};
 use dataflows::trends::{text, trend_state, Doc, Node, Recency};
 use trendflow::gen::{generate, GenOptions};
@@ -212,18 +214,6 @@ fn trend_text(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// Closes the current epoch and steps the worker until the probe has passed it.
-fn close_epoch(
-    worker: &mut timely::worker::Worker,
-    input: &mut InputSession<u64, Event, isize>,
-    probe: &ProbeHandle<u64>,
-) {
-    let next = *input.time() + 1;
-    input.advance_to(next);
-    input.flush();
-    worker.step_while(|| probe.less_than(input.time()));
 }
 
 /// Collector results in the metrics state before the timed epochs.

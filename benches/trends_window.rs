@@ -13,20 +13,22 @@
 // - `TRENDFLOW_BENCH_PROFILE=1` / `--profile=1`: also print the operators that took most time
 //   during the measured epochs (from timely's event log, worker 0).
 
+mod support;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::close_epoch;
 
 use dataflows::decode::Decoder;
-use dataflows::differential_dataflow::input::{Input, InputSession};
+use dataflows::differential_dataflow::input::Input;
 use dataflows::event::{ArticleKey, Change, Event, Record};
 use dataflows::graph::{build, GraphConfig};
 use dataflows::output::Row;
 use dataflows::timely;
-use dataflows::timely::dataflow::ProbeHandle;
 use dataflows::timely::logging::{StartStop, TimelyEvent, TimelyEventBuilder};
 use dataflows::trends::similarity::{is_near_duplicate, jaccard, SimilarityConfig};
 use dataflows::trends::{text, MINUTE_MS};
@@ -349,18 +351,6 @@ fn rss_mb(field: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024)
-}
-
-/// Closes the current epoch and steps the worker until the probe has passed it.
-fn close_epoch(
-    worker: &mut timely::worker::Worker,
-    input: &mut InputSession<u64, Event, isize>,
-    probe: &ProbeHandle<u64>,
-) {
-    let next = *input.time() + 1;
-    input.advance_to(next);
-    input.flush();
-    worker.step_while(|| probe.less_than(input.time()));
 }
 
 /// This worker's share of `events` (round-robin, as the engine shares messages).

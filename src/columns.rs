@@ -421,6 +421,11 @@ pub fn key_values(table: Table, key: &RowKey) -> Result<Vec<Value>, String> {
         .collect()
 }
 
+/// Sorts value rows into one order (for comparing tables read from different places).
+pub fn sort_rows(rows: &mut [Vec<Value>]) {
+    rows.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+}
+
 /// Formats a day number as `YYYY-MM-DD` (proleptic Gregorian, UTC).
 pub fn format_day(day: i32) -> String {
     // Civil-from-days (H. Hinnant), exact for every i32 day in range.

@@ -88,6 +88,12 @@ struct State {
     sinks: Vec<&'static str>,
 }
 
+impl State {
+    fn ready(&self) -> bool {
+        self.caught_up && self.sink_error.is_none()
+    }
+}
+
 /// The `/status` document.
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -196,12 +202,12 @@ impl Telemetry {
 
     /// Caught up with the input, and the last commit succeeded.
     pub fn ready(&self) -> bool {
-        self.with(|s| s.caught_up && s.sink_error.is_none())
+        self.with(|s| s.ready())
     }
 
     pub fn status(&self) -> Status {
         self.with(|s| Status {
-            ready: s.caught_up && s.sink_error.is_none(),
+            ready: s.ready(),
             caught_up: s.caught_up,
             last_epoch: s.last_epoch,
             last_committed_at: s

@@ -98,7 +98,7 @@ fn oracle(articles: &[Message], results: &[Message]) -> Tables {
         tables.entry(row.table()).or_default().push(values(&row));
     }
     for rows in tables.values_mut() {
-        rows.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        trendflow::columns::sort_rows(rows);
     }
     tables
 }

@@ -98,7 +98,7 @@ fn read_file(path: &Path, table: Table) -> Vec<Vec<Value>> {
 }
 
 fn sorted(mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
-    rows.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    trendflow::columns::sort_rows(&mut rows);
     rows
 }
 

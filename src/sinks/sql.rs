@@ -13,7 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRo
 use sqlx::{Database, Executor, Row as _, Transaction};
 
 use super::{Sink, SinkError};
-use crate::columns::{columns, key_values, values, ColType, Value};
+use crate::columns::{columns, key_values, sort_rows, values, ColType, Value};
 use crate::snapshot::{Snapshot, SourceOffset};
 
 /// Which database a sink writes to.
@@ -270,20 +270,8 @@ impl Pool {
     pub async fn apply(&self, snapshot: &Snapshot, reset: bool) -> Result<(), SinkError> {
         let name = self.sink_name();
         match self {
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await.map_err(|e| sql_error(name, "begin", e))?;
-                apply::<sqlx::Postgres>(&mut tx, snapshot, reset)
-                    .await
-                    .map_err(|(what, e)| sql_error(name, &what, e))?;
-                tx.commit().await.map_err(|e| sql_error(name, "commit", e))
-            }
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin().await.map_err(|e| sql_error(name, "begin", e))?;
-                apply::<sqlx::Sqlite>(&mut tx, snapshot, reset)
-                    .await
-                    .map_err(|(what, e)| sql_error(name, &what, e))?;
-                tx.commit().await.map_err(|e| sql_error(name, "commit", e))
-            }
+            Pool::Postgres(p) => apply_in_transaction(p, name, snapshot, reset).await,
+            Pool::Sqlite(p) => apply_in_transaction(p, name, snapshot, reset).await,
         }
     }
 
@@ -309,7 +297,7 @@ impl Pool {
                 .collect::<Result<Vec<_>, _>>(),
         }
         .map_err(|e| sql_error(self.sink_name(), table.name(), e))?;
-        out.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        sort_rows(&mut out);
         Ok(out)
     }
 }
@@ -448,6 +436,34 @@ fn delete_sql<DB: Dialect>(table: Table) -> String {
 }
 
 type ApplyError = (String, sqlx::Error);
+
+/// Begins a transaction, applies the snapshot in it, and commits.
+async fn apply_in_transaction<DB: Dialect>(
+    pool: &sqlx::Pool<DB>,
+    name: &'static str,
+    snapshot: &Snapshot,
+    reset: bool,
+) -> Result<(), SinkError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i32: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<DateTime<Utc>>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Vec<u8>>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| sql_error(name, "begin", e))?;
+    apply(&mut tx, snapshot, reset)
+        .await
+        .map_err(|(what, e)| sql_error(name, &what, e))?;
+    tx.commit().await.map_err(|e| sql_error(name, "commit", e))
+}
 
 async fn apply<DB: Dialect>(
     tx: &mut Transaction<'static, DB>,
@@ -618,12 +634,19 @@ fn read_pg(r: &PgRow, table: Table) -> Result<Vec<Value>, sqlx::Error> {
 }
 
 fn read_sqlite(r: &SqliteRow, table: Table) -> Result<Vec<Value>, sqlx::Error> {
-    let json = |i: usize, s: &str| -> Result<serde_json::Value, sqlx::Error> {
-        serde_json::from_str(s).map_err(|e| sqlx::Error::ColumnDecode {
-            index: i.to_string(),
-            source: Box::new(e),
-        })
-    };
+    // Lists are JSON text in SQLite.
+    fn json_list<T: serde::de::DeserializeOwned>(
+        r: &SqliteRow,
+        i: usize,
+    ) -> Result<Option<T>, sqlx::Error> {
+        r.try_get::<Option<String>, _>(i)?
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .map_err(|e| sqlx::Error::ColumnDecode {
+                index: i.to_string(),
+                source: Box::new(e),
+            })
+    }
     columns(table)
         .iter()
         .enumerate()
@@ -638,28 +661,8 @@ fn read_sqlite(r: &SqliteRow, table: Table) -> Result<Vec<Value>, sqlx::Error> {
                 ColType::Timestamp => r
                     .try_get::<Option<DateTime<Utc>>, _>(i)?
                     .map(|t| Value::Timestamp(t.timestamp_millis())),
-                ColType::TextList => match r.try_get::<Option<String>, _>(i)? {
-                    None => None,
-                    Some(s) => Some(Value::TextList(
-                        serde_json::from_value(json(i, &s)?).map_err(|e| {
-                            sqlx::Error::ColumnDecode {
-                                index: i.to_string(),
-                                source: Box::new(e),
-                            }
-                        })?,
-                    )),
-                },
-                ColType::Int64List => match r.try_get::<Option<String>, _>(i)? {
-                    None => None,
-                    Some(s) => Some(Value::Int64List(
-                        serde_json::from_value(json(i, &s)?).map_err(|e| {
-                            sqlx::Error::ColumnDecode {
-                                index: i.to_string(),
-                                source: Box::new(e),
-                            }
-                        })?,
-                    )),
-                },
+                ColType::TextList => json_list(r, i)?.map(Value::TextList),
+                ColType::Int64List => json_list(r, i)?.map(Value::Int64List),
             }
             .unwrap_or(Value::Null))
         })

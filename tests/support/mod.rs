@@ -67,7 +67,7 @@ pub fn run_file(
 pub type Tables = BTreeMap<Table, Vec<Vec<Value>>>;
 
 fn sorted(mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
-    rows.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    trendflow::columns::sort_rows(&mut rows);
     rows
 }
 
