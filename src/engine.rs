@@ -39,7 +39,9 @@ enum WorkerInput {
 }
 
 enum Output {
-    Rows(Vec<(Row, u64, isize)>),
+    /// One worker's consolidated share of an epoch's row changes (rows are exchanged by hash,
+    /// so no row appears in two workers' shares).
+    Rows(u64, Vec<(Row, isize)>),
     Watermark(Vec<(i64, u64, isize)>),
     Decoded {
         epoch: u64,
@@ -99,14 +101,10 @@ where
                     }
                 })
                 .probe();
-            outputs
-                .rows
-                .inspect_batch(move |_, updates| {
-                    if !updates.is_empty() {
-                        let _ = rows_out.send(Output::Rows(updates.to_vec()));
-                    }
-                })
-                .probe_with(&probe);
+            timely::dataflow::operators::Probe::probe_with(
+                snapshot_rows(outputs.rows, rows_out),
+                &probe,
+            );
             (input, probe)
         });
         while let Ok(WorkerInput::Epoch(epoch, messages)) = rx.recv() {
@@ -188,7 +186,7 @@ where
 
     let mut stats = RunStats::default();
     let mut pending: HashMap<u64, Snapshot> = HashMap::new();
-    let mut rows: HashMap<u64, Vec<(Row, i64)>> = HashMap::new();
+    let mut rows: HashMap<u64, Vec<(Row, isize)>> = HashMap::new();
     let mut watermark_updates: HashMap<u64, Vec<(i64, i64)>> = HashMap::new();
     let mut watermark: BTreeMap<i64, i64> = BTreeMap::new();
     let mut ledger = TrendLedger::new(options.graph.trends.window_ms);
@@ -199,9 +197,12 @@ where
                     watermark_updates.entry(t).or_default().push((wm, d as i64));
                 }
             }
-            Output::Rows(updates) => {
-                for (row, t, d) in updates {
-                    rows.entry(t).or_default().push((row, d as i64));
+            Output::Rows(epoch, updates) => {
+                let all = rows.entry(epoch).or_default();
+                if all.is_empty() {
+                    *all = updates;
+                } else {
+                    all.extend(updates);
                 }
             }
             Output::Decoded {
@@ -235,12 +236,12 @@ where
                 }
                 watermark.retain(|_, n| *n != 0);
                 let wm = watermark.keys().next_back().copied();
-                let mut updates = rows.remove(&epoch).unwrap_or_default();
-                let net = crate::snapshot::net_changes(std::mem::take(&mut updates));
-                let history = ledger.apply(net.iter().map(|(r, d)| (r, *d)), wm);
+                let net = rows.remove(&epoch).unwrap_or_default();
+                let history = ledger.apply(net.iter().map(|(r, d)| (r, *d as i64)), wm);
                 let mut snapshot = Snapshot::from_net(
                     epoch,
                     net.into_iter()
+                        .map(|(r, d)| (r, d as i64))
                         .chain(history.upserts.into_iter().map(|r| (r, 1)))
                         .chain(history.deletes.into_iter().map(|r| (r, -1))),
                 );
@@ -276,6 +277,57 @@ where
     }
     stats.elapsed = started.elapsed();
     Ok(stats)
+}
+
+/// Sends each completed epoch's row changes to the snapshot assembler: rows are exchanged by
+/// hash and consolidated on the workers, so the assembler only concatenates. A capability is
+/// held for stashed rows until they are sent, so a probe after this operator passes an epoch
+/// only once its rows are on the channel.
+fn snapshot_rows<'scope>(
+    rows: dataflows::differential_dataflow::VecCollection<'scope, u64, Row>,
+    out: Sender<Output>,
+) -> timely::dataflow::Stream<'scope, u64, Vec<()>> {
+    use dataflows::differential_dataflow::Hashable;
+    use timely::dataflow::channels::pact::Exchange;
+    use timely::dataflow::operators::{CapabilitySet, Operator};
+    let exchange = Exchange::new(|(row, _, _): &(Row, u64, isize)| row.hashed());
+    rows.inner
+        .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            exchange,
+            "SnapshotRows",
+            move |_, _| {
+                let mut caps = CapabilitySet::<u64>::new();
+                let mut pending: BTreeMap<u64, Vec<(Row, isize)>> = BTreeMap::new();
+                move |(input, frontier), _output| {
+                    input.for_each(|cap, data| {
+                        for c in cap.retain_stamp(0).iter() {
+                            caps.insert(c.clone());
+                        }
+                        for (row, t, d) in data.drain(..) {
+                            pending.entry(t).or_default().push((row, d));
+                        }
+                    });
+                    while let Some(epoch) = pending.keys().next().copied() {
+                        if frontier.less_equal(&epoch) {
+                            break;
+                        }
+                        // Consolidate by hashing: cheaper than sorting whole rows.
+                        let mut net: HashMap<Row, isize, dataflows::keyed::StateHasher> =
+                            HashMap::default();
+                        for (row, d) in pending.remove(&epoch).unwrap_or_default() {
+                            *net.entry(row).or_insert(0) += d;
+                        }
+                        let updates: Vec<(Row, isize)> =
+                            net.into_iter().filter(|(_, d)| *d != 0).collect();
+                        if !updates.is_empty() {
+                            let _ = out.send(Output::Rows(epoch, updates));
+                        }
+                    }
+                    // Hold a capability only for the earliest time still stashed.
+                    caps.downgrade(pending.keys().next());
+                }
+            },
+        )
 }
 
 /// Why a run stopped.

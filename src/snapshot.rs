@@ -90,27 +90,32 @@ impl Snapshot {
         let mut tables: BTreeMap<Table, TableChanges> = BTreeMap::new();
         let mut row_delta: BTreeMap<Table, i64> = BTreeMap::new();
         let mut removed: Vec<Row> = Vec::new();
-        let mut written: HashMap<(Table, RowKey), ()> = HashMap::new();
         for (row, diff) in net {
-            *row_delta.entry(row.table()).or_insert(0) += diff;
+            let table = row.table();
+            *row_delta.entry(table).or_insert(0) += diff;
             match diff {
                 0 => {}
-                d if d > 0 => {
-                    written.insert((row.table(), row.key()), ());
-                    tables.entry(row.table()).or_default().upserts.push(row);
-                }
+                d if d > 0 => tables.entry(table).or_default().upserts.push(row),
                 _ => removed.push(row),
             }
         }
-        for row in removed {
-            let (table, key) = (row.table(), row.key());
-            if !written.contains_key(&(table, key.clone())) {
+        if !removed.is_empty() {
+            // Keys of removed rows, less those written again in the same epoch.
+            let mut gone: HashMap<(Table, RowKey), ()> =
+                removed.iter().map(|r| ((r.table(), r.key()), ())).collect();
+            let touched: std::collections::BTreeSet<Table> = gone.keys().map(|(t, _)| *t).collect();
+            for table in touched {
+                for row in tables.get(&table).map_or(&[][..], |c| &c.upserts[..]) {
+                    gone.remove(&(table, row.key()));
+                }
+            }
+            for (table, key) in gone.into_keys() {
                 tables.entry(table).or_default().deletes.push(key);
             }
         }
+        // Upserts stay in arrival order (sinks write by key); deletes are sorted.
         for changes in tables.values_mut() {
-            changes.upserts.sort();
-            changes.deletes.sort();
+            changes.deletes.sort_unstable();
         }
         Snapshot {
             epoch,

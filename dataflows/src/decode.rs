@@ -442,19 +442,26 @@ struct RawCollectorResult {
 }
 
 fn scores(path: &str, raw: RawScores) -> Result<Scores, DecodeError> {
-    let f = |name: &str| join(path, name);
+    // Field names are relative here and get their path only on error (no allocation per field).
+    scores_relative(raw).map_err(|mut e| {
+        e.field = join(path, &e.field);
+        e
+    })
+}
+
+fn scores_relative(raw: RawScores) -> Result<Scores, DecodeError> {
     let visibility_index = unit_range(
-        &f("visibility_index"),
-        required(&f("visibility_index"), raw.visibility_index)?,
+        "visibility_index",
+        required("visibility_index", raw.visibility_index)?,
     )?;
     let share_of_answers = unit_range(
-        &f("share_of_answers"),
-        required(&f("share_of_answers"), raw.share_of_answers)?,
+        "share_of_answers",
+        required("share_of_answers", raw.share_of_answers)?,
     )?;
-    let mentions = required(&f("mentions"), raw.mentions)?;
+    let mentions = required("mentions", raw.mentions)?;
     let mentions = u32::try_from(mentions).map_err(|_| {
         err(
-            f("mentions"),
+            "mentions",
             Problem::OutOfRange {
                 value: mentions.to_string(),
                 range: "[0, 4294967295]",
@@ -465,7 +472,7 @@ fn scores(path: &str, raw: RawScores) -> Result<Scores, DecodeError> {
     for (i, p) in raw.positions.unwrap_or_default().into_iter().enumerate() {
         let p = u32::try_from(p).ok().filter(|p| *p >= 1).ok_or_else(|| {
             err(
-                format!("{}[{i}]", f("positions")),
+                format!("positions[{i}]"),
                 Problem::OutOfRange {
                     value: p.to_string(),
                     range: "[1, 4294967295]",
@@ -477,19 +484,19 @@ fn scores(path: &str, raw: RawScores) -> Result<Scores, DecodeError> {
     let sentiment = match raw.sentiment {
         None => None,
         Some(s) => {
-            let label_field = f("sentiment.label");
-            let label = required(&label_field, s.label)?;
+            let label_field = "sentiment.label";
+            let label = required(label_field, s.label)?;
             let label = SentimentLabel::parse(&label).ok_or_else(|| {
                 err(
-                    &label_field,
+                    label_field,
                     Problem::UnknownValue {
                         value: label.clone(),
                         expected: "positive, neutral, negative",
                     },
                 )
             })?;
-            let score_field = f("sentiment.score");
-            let score = required(&score_field, s.score)?;
+            let score_field = "sentiment.score";
+            let score = required(score_field, s.score)?;
             if !(-1.0..=1.0).contains(&score) {
                 return Err(err(
                     score_field,

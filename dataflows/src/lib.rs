@@ -4,6 +4,7 @@ pub mod decode;
 pub mod event;
 pub mod graph;
 pub mod hash;
+pub mod keyed;
 pub mod metrics;
 pub mod oracle;
 pub mod output;

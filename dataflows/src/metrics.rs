@@ -3,11 +3,13 @@
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
+use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use crate::event::{
     day_of, CollectorResult, Day, Micros, Record, Scores, SentimentLabel, TimestampMs,
 };
+use crate::keyed::keyed_fold;
 use crate::output::Row;
 use crate::upsert::upsert;
 
@@ -92,8 +94,8 @@ fn ratio(sum: i64, count: i64, scale: f64) -> Option<f64> {
 }
 
 impl DailyAgg {
-    /// Adds one answer's scores `mult` (> 0) times. Aggregates are rebuilt from the group's
-    /// current answers, never decremented, because the best position cannot be retracted.
+    /// Adds one answer's scores `mult` times. A negative `mult` subtracts the sums exactly but
+    /// cannot undo `best_position`: [`DailyState`] keeps that from counts.
     pub fn add(&mut self, s: &Scores, mult: i64) {
         if let Some(b) = s.best_position() {
             self.best_position = Some(self.best_position.map_or(b, |x| x.min(b)));
@@ -126,6 +128,29 @@ impl DailyAgg {
     }
     pub fn avg_sentiment_score(&self) -> Option<f64> {
         ratio(self.sentiment_sum, self.sentiment_count, 1e6)
+    }
+}
+
+/// A daily group's running aggregate: exact sums, and how many answers have each best position
+/// (so that the smallest stays known when answers leave the group).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DailyState {
+    agg: DailyAgg,
+    best: std::collections::BTreeMap<u32, i64>,
+}
+
+impl DailyState {
+    /// Adds (`mult` > 0) or removes (`mult` < 0) one answer's scores.
+    pub fn add(&mut self, s: &Scores, mult: i64) {
+        self.agg.add(s, mult);
+        if let Some(b) = s.best_position() {
+            let n = self.best.entry(b).or_insert(0);
+            *n += mult;
+            if *n == 0 {
+                self.best.remove(&b);
+            }
+        }
+        self.agg.best_position = self.best.keys().next().copied();
     }
 }
 
@@ -209,25 +234,31 @@ pub fn metrics<'scope, T>(
     records: VecCollection<'scope, T, (String, Record<CollectorResult>)>,
 ) -> VecCollection<'scope, T, Row>
 where
-    T: Timestamp + Lattice + Ord,
+    T: Timestamp + Lattice + TotalOrder,
 {
     let current = upsert(records);
     let star = current.clone().flat_map(|(id, r)| star_rows(&id, &r));
-    let daily = current
-        .flat_map(|(_id, r)| {
+    let daily = keyed_fold(
+        current.flat_map(|(_id, r)| {
             daily_contributions(&r)
                 .map(|(k, s)| (k, s.clone()))
                 .collect::<Vec<_>>()
-        })
-        .reduce(|_key, input, output| {
-            let mut agg = DailyAgg::default();
-            for (scores, mult) in input {
-                agg.add(scores, *mult as i64);
+        }),
+        "DailyAggregates",
+        |key: &DailyKey, state: &mut DailyState, updates, output| {
+            let before = state.agg.clone();
+            for ((_, scores), mult) in updates {
+                state.add(scores, *mult as i64);
             }
-            if agg.answers > 0 {
-                output.push((agg, 1));
+            if state.agg != before {
+                if before.answers > 0 {
+                    output.push((Row::Daily(key.clone(), before), -1));
+                }
+                if state.agg.answers > 0 {
+                    output.push((Row::Daily(key.clone(), state.agg.clone()), 1));
+                }
             }
-        })
-        .map(|(key, agg)| Row::Daily(key, agg));
+        },
+    );
     star.concat(daily)
 }
