@@ -37,17 +37,33 @@ class Result(pw.Schema):
 NO_POSITION = 1 << 30
 
 
+def number(value, kind, default):
+    """A JSON number as `kind`; anything else (a malformed line) counts as `default`."""
+    return kind(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def plain(brand) -> tuple:
+    b = brand.value if isinstance(brand.value, dict) else {}
+    return (
+        number(b.get("mentions"), int, 0),
+        number(b.get("visibility_index"), float, 0.0),
+        number(b.get("share_of_answers"), float, 0.0),
+    )
+
+
 def positions(brand) -> tuple:
-    ps = [int(p) for p in (brand.value.get("positions") or [])]
+    b = brand.value if isinstance(brand.value, dict) else {}
+    ps = [number(p, int, 0) for p in (b.get("positions") or []) if number(p, int, 0) > 0]
     return (sum(ps), len(ps), min(ps) if ps else NO_POSITION)
 
 
 def sentiment(brand) -> tuple:
-    s = brand.value.get("sentiment")
+    b = brand.value if isinstance(brand.value, dict) else {}
+    s = b.get("sentiment")
     if not s:
         return (0.0, 0, 0, 0, 0)
     label = s.get("label")
-    return (float(s.get("score", 0.0)), 1, int(label == "positive"), int(label == "neutral"), int(label == "negative"))
+    return (number(s.get("score"), float, 0.0), 1, int(label == "positive"), int(label == "neutral"), int(label == "negative"))
 
 
 events = sum(1 for _ in open(path, "rb"))
@@ -63,14 +79,13 @@ scored = live.select(
     brand_id=live.brand_id,
     collector_type=live.collector_type,
     day=live.created_at.str.slice(0, 10),
-    mentions=pw.coalesce(live.brand["mentions"].as_int(), 0),
-    visibility=pw.coalesce(live.brand["visibility_index"].as_float(), 0.0),
-    share=pw.coalesce(live.brand["share_of_answers"].as_float(), 0.0),
+    num=pw.apply_with_type(plain, tuple[int, float, float], live.brand),
     pos=pw.apply_with_type(positions, tuple[int, int, int], live.brand),
     sent=pw.apply_with_type(sentiment, tuple[float, int, int, int, int], live.brand),
 )
 flat = scored.select(
-    *pw.this.without(pw.this.pos, pw.this.sent),
+    *pw.this.without(pw.this.num, pw.this.pos, pw.this.sent),
+    mentions=pw.this.num[0], visibility=pw.this.num[1], share=pw.this.num[2],
     pos_sum=pw.this.pos[0], pos_count=pw.this.pos[1], best=pw.this.pos[2],
     sent_sum=pw.this.sent[0], sent_count=pw.this.sent[1],
     positive=pw.this.sent[2], neutral=pw.this.sent[3], negative=pw.this.sent[4],
