@@ -36,7 +36,7 @@ use trendflow::gen::{generate, GenOptions};
 use trendflow::sinks::{Sink, SinkError};
 use trendflow::snapshot::Snapshot;
 use trendflow::sources::file::FileSource;
-use trendflow::sources::{EpochInfo, RawMessage, Source};
+use trendflow::sources::{RawMessage, Source};
 
 /// 2026-01-01T00:00:00Z.
 const START_MS: i64 = 1_767_225_600_000;
@@ -306,9 +306,6 @@ impl Source for LoadThenBatches {
             }
         }
         Ok(self.batches.recv().ok())
-    }
-    fn epoch_info(&self) -> EpochInfo {
-        EpochInfo::default()
     }
 }
 
