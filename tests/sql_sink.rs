@@ -258,3 +258,112 @@ fn readers_only_ever_see_whole_snapshots() {
     drop_database(&url);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Values that need quoting or escaping on their way into PostgreSQL (list literals, NULLs,
+/// empty lists) come back unchanged, and a later snapshot deletes them by key.
+#[test]
+fn postgres_round_trips_awkward_values_and_deletes_by_key() {
+    use dataflows::metrics::{CollectorResultRow, ScoreRow};
+    use dataflows::output::Row;
+    use dataflows::trends::TrendRow;
+    use trendflow::columns::values;
+    use trendflow::snapshot::Snapshot;
+
+    let url = create_database("awkward");
+    let mut sink = SqlSink::postgres(&url).expect("connect");
+    let awkward = [
+        "say \"hi\"",
+        "back\\slash",
+        "a,b",
+        "{braces}",
+        "NULL",
+        "",
+        " padded ",
+        "ünïcødé ✓",
+    ];
+    let trend = Row::Trend(TrendRow {
+        trend_id: "t\"1\\".into(),
+        headline: awkward.join(" | "),
+        keywords: awkward.iter().map(|s| s.to_string()).collect(),
+        article_count: 3,
+        story_count: 2,
+        source_count: 1,
+        first_published_at: -86_400_000,
+        last_published_at: 1_790_000_000_123,
+        articles_1h: 1,
+        articles_24h: 2,
+        rising_score: 1_500_000,
+    });
+    let empty_trend = Row::Trend(TrendRow {
+        trend_id: "t-empty".into(),
+        keywords: Vec::new(),
+        ..match &trend {
+            Row::Trend(t) => t.clone(),
+            _ => unreachable!(),
+        }
+    });
+    let score = |result_id: &str, positions: Vec<u32>| {
+        Row::BrandMetric(ScoreRow {
+            result_id: result_id.into(),
+            competitor_id: None,
+            competitor_name: None,
+            visibility_index: 250_000,
+            share_of_answers: 0,
+            mentions: positions.len() as u32,
+            best_position: positions.iter().min().copied(),
+            positions,
+        })
+    };
+    let answer = Row::CollectorResult(CollectorResultRow {
+        id: "r,1".into(),
+        brand_name: None,
+        created_at: 0,
+        version: 7,
+        raw_answer: None,
+    });
+    let rows = [
+        trend.clone(),
+        empty_trend.clone(),
+        score("r,1", vec![3, 1, 2]),
+        score("r2", Vec::new()),
+        answer.clone(),
+    ];
+    let first = Snapshot::from_net(1, rows.iter().map(|r| (r.clone(), 1)));
+    sink.commit(&first).expect("commit awkward rows");
+    let read = |sink: &SqlSink, table: Table| {
+        sink.block_on(sink.pool().read_table(table))
+            .expect("read back")
+    };
+    for table in [Table::Trends, Table::BrandMetrics, Table::CollectorResults] {
+        let mut expected: Vec<_> = rows
+            .iter()
+            .filter(|r| r.table() == table)
+            .map(values)
+            .collect();
+        trendflow::columns::sort_rows(&mut expected);
+        assert_eq!(read(&sink, table), expected, "{}", table.name());
+    }
+
+    // Retracting rows deletes them by key, whatever their key's characters.
+    let second = Snapshot::from_net(
+        2,
+        [(trend, -1), (answer, -1), (score("r2", Vec::new()), -1)],
+    );
+    assert_eq!(
+        second
+            .tables
+            .values()
+            .map(|c| c.deletes.len())
+            .sum::<usize>(),
+        3
+    );
+    sink.commit(&second).expect("commit deletes");
+    assert_eq!(read(&sink, Table::Trends), vec![values(&empty_trend)]);
+    assert_eq!(read(&sink, Table::CollectorResults).len(), 0);
+    assert_eq!(
+        read(&sink, Table::BrandMetrics),
+        vec![values(&score("r,1", vec![3, 1, 2]))]
+    );
+    drop(sink);
+    drop_database(&url);
+}

@@ -14,7 +14,9 @@ use sqlx::{Database, Executor, Row as _, Transaction};
 
 use super::{Sink, SinkError};
 use crate::columns::{columns, key_values, sort_rows, values, ColType, Value};
-use crate::snapshot::{Snapshot, SourceOffset};
+
+mod bulk;
+use crate::snapshot::{Snapshot, SourceOffset, TableChanges};
 
 /// Which database a sink writes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -302,14 +304,15 @@ impl Pool {
     }
 }
 
-/// How each backend names parameters and binds values.
+/// How each backend names parameters and writes one table's changes.
 trait Dialect: Database {
     fn placeholder(i: usize) -> String;
-    fn bind_value<'q>(
-        q: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-        v: Value,
-        ty: ColType,
-    ) -> Query<'q, Self, <Self as Database>::Arguments<'q>>;
+    /// Applies one table's deletes and upserts inside the snapshot's transaction.
+    async fn write_table(
+        tx: &mut Transaction<'static, Self>,
+        table: Table,
+        changes: &TableChanges,
+    ) -> Result<(), ApplyError>;
 }
 
 fn date(d: i32) -> NaiveDate {
@@ -330,27 +333,12 @@ impl Dialect for sqlx::Postgres {
     fn placeholder(i: usize) -> String {
         format!("${i}")
     }
-    fn bind_value<'q>(
-        q: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-        v: Value,
-        ty: ColType,
-    ) -> Query<'q, Self, <Self as Database>::Arguments<'q>> {
-        match (v, ty) {
-            (Value::Text(s), _) => q.bind(s),
-            (Value::Int64(x), _) => q.bind(x),
-            (Value::Float64(x), _) => q.bind(x),
-            (Value::Date(d), _) => q.bind(date(d)),
-            (Value::Timestamp(t), _) => q.bind(timestamp(t)),
-            (Value::TextList(l), _) => q.bind(l),
-            (Value::Int64List(l), _) => q.bind(l),
-            (Value::Null, ColType::Text) => q.bind(None::<String>),
-            (Value::Null, ColType::Int64) => q.bind(None::<i64>),
-            (Value::Null, ColType::Float64) => q.bind(None::<f64>),
-            (Value::Null, ColType::Date) => q.bind(None::<NaiveDate>),
-            (Value::Null, ColType::Timestamp) => q.bind(None::<DateTime<Utc>>),
-            (Value::Null, ColType::TextList) => q.bind(None::<Vec<String>>),
-            (Value::Null, ColType::Int64List) => q.bind(None::<Vec<i64>>),
-        }
+    async fn write_table(
+        tx: &mut Transaction<'static, Self>,
+        table: Table,
+        changes: &TableChanges,
+    ) -> Result<(), ApplyError> {
+        bulk::write_table(tx, table, changes).await
     }
 }
 
@@ -358,23 +346,30 @@ impl Dialect for sqlx::Sqlite {
     fn placeholder(_: usize) -> String {
         "?".to_string()
     }
-    fn bind_value<'q>(
-        q: Query<'q, Self, <Self as Database>::Arguments<'q>>,
-        v: Value,
-        ty: ColType,
-    ) -> Query<'q, Self, <Self as Database>::Arguments<'q>> {
-        match (v, ty) {
-            (Value::Text(s), _) => q.bind(s),
-            (Value::Int64(x), _) => q.bind(x),
-            (Value::Float64(x), _) => q.bind(x),
-            (Value::Date(d), _) => q.bind(date(d)),
-            (Value::Timestamp(t), _) => q.bind(timestamp(t)),
-            (Value::TextList(l), _) => q.bind(serde_json::to_string(&l).unwrap_or_default()),
-            (Value::Int64List(l), _) => q.bind(serde_json::to_string(&l).unwrap_or_default()),
-            (Value::Null, ColType::Int64) => q.bind(None::<i64>),
-            (Value::Null, ColType::Float64) => q.bind(None::<f64>),
-            (Value::Null, _) => q.bind(None::<String>),
-        }
+    async fn write_table(
+        tx: &mut Transaction<'static, Self>,
+        table: Table,
+        changes: &TableChanges,
+    ) -> Result<(), ApplyError> {
+        write_rows(tx, table, changes).await
+    }
+}
+
+type SqliteQuery<'q> = Query<'q, sqlx::Sqlite, <sqlx::Sqlite as Database>::Arguments<'q>>;
+
+/// Binds one value to an SQLite statement (lists as JSON text).
+fn bind_sqlite(q: SqliteQuery<'_>, v: Value, ty: ColType) -> SqliteQuery<'_> {
+    match (v, ty) {
+        (Value::Text(s), _) => q.bind(s),
+        (Value::Int64(x), _) => q.bind(x),
+        (Value::Float64(x), _) => q.bind(x),
+        (Value::Date(d), _) => q.bind(date(d)),
+        (Value::Timestamp(t), _) => q.bind(timestamp(t)),
+        (Value::TextList(l), _) => q.bind(serde_json::to_string(&l).unwrap_or_default()),
+        (Value::Int64List(l), _) => q.bind(serde_json::to_string(&l).unwrap_or_default()),
+        (Value::Null, ColType::Int64) => q.bind(None::<i64>),
+        (Value::Null, ColType::Float64) => q.bind(None::<f64>),
+        (Value::Null, _) => q.bind(None::<String>),
     }
 }
 
@@ -402,6 +397,13 @@ fn upsert_sql<DB: Dialect>(table: Table, rows: usize) -> String {
         }
         sql.push(')');
     }
+    sql.push_str(&on_conflict(table));
+    sql
+}
+
+/// The `ON CONFLICT` clause that makes an insert of `table` rows an upsert by key.
+fn on_conflict(table: Table) -> String {
+    let cols = columns(table);
     let keys = cols
         .iter()
         .filter(|c| c.key)
@@ -414,14 +416,10 @@ fn upsert_sql<DB: Dialect>(table: Table, rows: usize) -> String {
         .map(|c| format!("{0} = excluded.{0}", c.name))
         .collect::<Vec<_>>();
     if updates.is_empty() {
-        sql.push_str(&format!(" ON CONFLICT ({keys}) DO NOTHING"));
+        format!(" ON CONFLICT ({keys}) DO NOTHING")
     } else {
-        sql.push_str(&format!(
-            " ON CONFLICT ({keys}) DO UPDATE SET {}",
-            updates.join(", ")
-        ));
+        format!(" ON CONFLICT ({keys}) DO UPDATE SET {}", updates.join(", "))
     }
-    sql
 }
 
 fn delete_sql<DB: Dialect>(table: Table) -> String {
@@ -497,46 +495,7 @@ where
         }
     }
     for (table, changes) in &snapshot.tables {
-        let cols = columns(*table);
-        if !changes.deletes.is_empty() {
-            let sql = delete_sql::<DB>(*table);
-            let key_cols: Vec<_> = cols.iter().filter(|c| c.key).collect();
-            for key in &changes.deletes {
-                let vals = key_values(*table, key).map_err(|m| {
-                    (
-                        format!("{}: delete", table.name()),
-                        sqlx::Error::Protocol(m),
-                    )
-                })?;
-                let mut q = sqlx::query::<DB>(&sql);
-                for (v, c) in vals.into_iter().zip(&key_cols) {
-                    q = DB::bind_value(q, v, c.ty);
-                }
-                q.execute(&mut **tx)
-                    .await
-                    .map_err(|e| (format!("{}: delete", table.name()), e))?;
-            }
-        }
-        let per = batch_rows(cols.len());
-        let mut full_sql: Option<String> = None;
-        for chunk in changes.upserts.chunks(per) {
-            let sql = if chunk.len() == per {
-                full_sql
-                    .get_or_insert_with(|| upsert_sql::<DB>(*table, per))
-                    .clone()
-            } else {
-                upsert_sql::<DB>(*table, chunk.len())
-            };
-            let mut q = sqlx::query::<DB>(&sql);
-            for row in chunk {
-                for (v, c) in values(row).into_iter().zip(cols) {
-                    q = DB::bind_value(q, v, c.ty);
-                }
-            }
-            q.execute(&mut **tx)
-                .await
-                .map_err(|e| (format!("{}: upsert", table.name()), e))?;
-        }
+        DB::write_table(tx, *table, changes).await?;
     }
     if !snapshot.dead_letters.is_empty() {
         let sql = format!(
@@ -602,6 +561,55 @@ where
                 .await
                 .map_err(|e| ("source_offsets".to_string(), e))?;
         }
+    }
+    Ok(())
+}
+
+/// Applies one table's changes to SQLite: one statement per deleted key, multi-row upserts.
+async fn write_rows(
+    tx: &mut Transaction<'static, sqlx::Sqlite>,
+    table: Table,
+    changes: &TableChanges,
+) -> Result<(), ApplyError> {
+    let cols = columns(table);
+    if !changes.deletes.is_empty() {
+        let sql = delete_sql::<sqlx::Sqlite>(table);
+        let key_cols: Vec<_> = cols.iter().filter(|c| c.key).collect();
+        for key in &changes.deletes {
+            let vals = key_values(table, key).map_err(|m| {
+                (
+                    format!("{}: delete", table.name()),
+                    sqlx::Error::Protocol(m),
+                )
+            })?;
+            let mut q = sqlx::query::<sqlx::Sqlite>(&sql);
+            for (v, c) in vals.into_iter().zip(&key_cols) {
+                q = bind_sqlite(q, v, c.ty);
+            }
+            q.execute(&mut **tx)
+                .await
+                .map_err(|e| (format!("{}: delete", table.name()), e))?;
+        }
+    }
+    let per = batch_rows(cols.len());
+    let mut full_sql: Option<String> = None;
+    for chunk in changes.upserts.chunks(per) {
+        let sql = if chunk.len() == per {
+            full_sql
+                .get_or_insert_with(|| upsert_sql::<sqlx::Sqlite>(table, per))
+                .clone()
+        } else {
+            upsert_sql::<sqlx::Sqlite>(table, chunk.len())
+        };
+        let mut q = sqlx::query::<sqlx::Sqlite>(&sql);
+        for row in chunk {
+            for (v, c) in values(row).into_iter().zip(cols) {
+                q = bind_sqlite(q, v, c.ty);
+            }
+        }
+        q.execute(&mut **tx)
+            .await
+            .map_err(|e| (format!("{}: upsert", table.name()), e))?;
     }
     Ok(())
 }
@@ -779,10 +787,10 @@ mod tests {
 
     #[test]
     fn upsert_statements_update_every_non_key_column() {
-        let sql = upsert_sql::<sqlx::Postgres>(Table::TrendAliases, 2);
+        let sql = upsert_sql::<sqlx::Sqlite>(Table::TrendAliases, 2);
         assert_eq!(
             sql,
-            "INSERT INTO trend_aliases (alias_id, trend_id) VALUES ($1, $2), ($3, $4) \
+            "INSERT INTO trend_aliases (alias_id, trend_id) VALUES (?, ?), (?, ?) \
              ON CONFLICT (alias_id) DO UPDATE SET trend_id = excluded.trend_id"
         );
         assert_eq!(
