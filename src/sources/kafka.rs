@@ -72,8 +72,10 @@ pub struct KafkaSource {
     /// An empty epoch already said "caught up" since the last message.
     reported_caught_up: bool,
     last_info: EpochInfo,
-    /// When a message last arrived (`until_caught_up` also waits for a quiet spell).
-    last_message: Instant,
+    /// Time spent polling without a message since the last one (`until_caught_up` also waits
+    /// for a quiet spell). Only polls count: while the engine applies back-pressure the source
+    /// does not poll, and that silence says nothing about the broker.
+    quiet: Duration,
     last_metadata: Instant,
     last_error_log: Option<Instant>,
 }
@@ -121,7 +123,7 @@ impl KafkaSource {
             end_offsets: BTreeMap::new(),
             reported_caught_up: false,
             last_info: EpochInfo::default(),
-            last_message: Instant::now(),
+            quiet: Duration::ZERO,
             last_metadata: Instant::now(),
             last_error_log: None,
         };
@@ -192,9 +194,6 @@ impl KafkaSource {
         Ok(())
     }
 
-    /// Every partition reached the end offset it had at start, and nothing arrived for
-    /// `CAUGHT_UP_QUIET`. The quiet spell matters with brokers whose end offsets lag (tansu
-    /// 0.6 reports the base offset of the last record batch + 1, not the last offset + 1).
     /// Fetches the end offset of every partition (for lag; a slow broker just leaves the
     /// old values).
     fn refresh_end_offsets(&mut self) {
@@ -208,11 +207,14 @@ impl KafkaSource {
         }
     }
 
+    /// Every partition reached the end offset it had at start, and polls found nothing for
+    /// `CAUGHT_UP_QUIET`. The quiet spell matters with brokers whose end offsets lag (tansu
+    /// 0.6 reports the base offset of the last record batch + 1, not the last offset + 1).
     fn caught_up(&self) -> bool {
         self.stop_at.as_ref().is_some_and(|stop| {
             stop.iter()
                 .all(|(tp, high)| self.positions.get(tp).copied().unwrap_or(0) >= *high)
-        }) && self.last_message.elapsed() >= CAUGHT_UP_QUIET
+        }) && self.quiet >= CAUGHT_UP_QUIET
     }
 
     fn replay_done(&self) -> bool {
@@ -286,7 +288,7 @@ impl Source for KafkaSource {
                 && self.stop_at.is_none()
                 && batch.is_empty()
                 && !self.reported_caught_up
-                && self.last_message.elapsed() >= CAUGHT_UP_QUIET
+                && self.quiet >= CAUGHT_UP_QUIET
             {
                 self.reported_caught_up = true;
                 self.refresh_end_offsets();
@@ -304,7 +306,9 @@ impl Source for KafkaSource {
                     .saturating_sub(t.elapsed())
                     .min(Duration::from_millis(200))
             });
+            let polled = Instant::now();
             let Some(result) = self.consumer.poll(wait) else {
+                self.quiet += polled.elapsed();
                 continue;
             };
             let message = match result {
@@ -338,7 +342,7 @@ impl Source for KafkaSource {
                 topic: Some(topic.clone()),
             };
             self.positions.insert(tp.clone(), offset + 1);
-            self.last_message = Instant::now();
+            self.quiet = Duration::ZERO;
             self.reported_caught_up = false;
             if replay && offset >= self.replay_until.get(&tp).copied().unwrap_or(0) {
                 self.held.push(raw);
