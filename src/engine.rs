@@ -289,42 +289,29 @@ fn snapshot_rows<'scope>(
 ) -> timely::dataflow::Stream<'scope, u64, Vec<()>> {
     use dataflows::differential_dataflow::Hashable;
     use timely::dataflow::channels::pact::Exchange;
-    use timely::dataflow::operators::{CapabilitySet, Operator};
+    use timely::dataflow::operators::Operator;
     let exchange = Exchange::new(|(row, _, _): &(Row, u64, isize)| row.hashed());
     rows.inner
         .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(
             exchange,
             "SnapshotRows",
             move |_, _| {
-                let mut caps = CapabilitySet::<u64>::new();
-                let mut pending: BTreeMap<u64, Vec<(Row, isize)>> = BTreeMap::new();
+                let mut stash = dataflows::keyed::Stash::<u64, Row>::default();
                 move |(input, frontier), _output| {
-                    input.for_each(|cap, data| {
-                        for c in cap.retain_stamp(0).iter() {
-                            caps.insert(c.clone());
-                        }
-                        for (row, t, d) in data.drain(..) {
-                            pending.entry(t).or_default().push((row, d));
-                        }
-                    });
-                    while let Some(epoch) = pending.keys().next().copied() {
-                        if frontier.less_equal(&epoch) {
-                            break;
-                        }
+                    input.for_each(|cap, data| stash.absorb(&cap, data));
+                    stash.complete(frontier, |cap, rows| {
                         // Consolidate by hashing: cheaper than sorting whole rows.
                         let mut net: HashMap<Row, isize, dataflows::keyed::StateHasher> =
                             HashMap::default();
-                        for (row, d) in pending.remove(&epoch).unwrap_or_default() {
+                        for (row, d) in rows {
                             *net.entry(row).or_insert(0) += d;
                         }
                         let updates: Vec<(Row, isize)> =
                             net.into_iter().filter(|(_, d)| *d != 0).collect();
                         if !updates.is_empty() {
-                            let _ = out.send(Output::Rows(epoch, updates));
+                            let _ = out.send(Output::Rows(*cap.time(), updates));
                         }
-                    }
-                    // Hold a capability only for the earliest time still stashed.
-                    caps.downgrade(pending.keys().next());
+                    });
                 }
             },
         )

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{CapabilitySet, Operator};
+use timely::dataflow::operators::{Capability, CapabilitySet, InputCapability, Operator};
 use timely::order::TotalOrder;
+use timely::progress::frontier::MutableAntichain;
 use timely::progress::Timestamp;
 
 /// A fast, seeded hasher for per-worker state (never persisted, never exchanged).
@@ -18,6 +19,51 @@ pub type StateHasher = foldhash::fast::FixedState;
 
 /// One update of a keyed collection: `((key, value), diff)`.
 pub type Update<K, V> = ((K, V), isize);
+
+/// Updates held back until their time is complete, with a capability held for the earliest of
+/// them: the state of every operator here that acts once per completed time.
+pub struct Stash<T: Timestamp, X> {
+    caps: CapabilitySet<T>,
+    pending: BTreeMap<T, Vec<(X, isize)>>,
+}
+
+impl<T: Timestamp + TotalOrder, X> Default for Stash<T, X> {
+    fn default() -> Self {
+        Stash {
+            caps: CapabilitySet::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
+    /// Takes one input batch, holding its capability until its times are complete.
+    pub fn absorb(&mut self, cap: &InputCapability<T>, data: &mut Vec<(X, T, isize)>) {
+        for c in cap.retain_stamp(0).iter() {
+            self.caps.insert(c.clone());
+        }
+        for (x, t, r) in data.drain(..) {
+            self.pending.entry(t).or_default().push((x, r));
+        }
+    }
+
+    /// Hands each time the `frontier` has passed, in time order, to `act` with a capability
+    /// for it and its updates; then holds a capability only for the earliest time still stashed.
+    pub fn complete(
+        &mut self,
+        frontier: &MutableAntichain<T>,
+        mut act: impl FnMut(Capability<T>, Vec<(X, isize)>),
+    ) {
+        while let Some(time) = self.pending.keys().next().cloned() {
+            if frontier.less_equal(&time) {
+                break;
+            }
+            let updates = self.pending.remove(&time).unwrap_or_default();
+            act(self.caps.delayed(&time), updates);
+        }
+        self.caps.downgrade(self.pending.keys().next());
+    }
+}
 
 /// For each key, `fold(key, state, updates, output)` sees the key's updates of one completed
 /// time (times in order) and pushes the output changes at that time. Updates arrive as sent,
@@ -41,25 +87,14 @@ where
     input
         .inner
         .unary_frontier(exchange, name, move |_capability, _info| {
-            let mut caps = CapabilitySet::<T>::new();
-            let mut pending: BTreeMap<T, Vec<Update<K, V>>> = BTreeMap::new();
+            let mut stash = Stash::<T, (K, V)>::default();
             let mut state: HashMap<K, S, StateHasher> = HashMap::default();
             let empty = S::default();
             let mut out: Vec<(O, isize)> = Vec::new();
             move |(input, frontier), output| {
-                input.for_each(|cap, data| {
-                    for c in cap.retain_stamp(0).iter() {
-                        caps.insert(c.clone());
-                    }
-                    for (d, t, r) in data.drain(..) {
-                        pending.entry(t).or_default().push((d, r));
-                    }
-                });
-                while let Some(time) = pending.keys().next().cloned() {
-                    if frontier.less_equal(&time) {
-                        break;
-                    }
-                    let updates = pending.remove(&time).unwrap_or_default();
+                input.for_each(|cap, data| stash.absorb(&cap, data));
+                stash.complete(frontier, |cap, updates| {
+                    let time = cap.time().clone();
                     // Group by key: sort by the key's hash, comparing keys only on equal hashes.
                     let mut updates: Vec<(u64, Update<K, V>)> = updates
                         .into_iter()
@@ -69,7 +104,6 @@ where
                         a.0.cmp(&b.0).then_with(|| a.1 .0 .0.cmp(&b.1 .0 .0))
                     });
                     let updates: Vec<Update<K, V>> = updates.into_iter().map(|(_, u)| u).collect();
-                    let cap = caps.delayed(&time);
                     let mut session = output.session(&cap);
                     let mut start = 0;
                     while start < updates.len() {
@@ -98,9 +132,7 @@ where
                         session.give_iterator(out.drain(..).map(|(o, r)| (o, time.clone(), r)));
                         start = end;
                     }
-                }
-                // Hold a capability only for the earliest time still stashed.
-                caps.downgrade(pending.keys().next());
+                });
             }
         })
         .as_collection()
