@@ -72,17 +72,6 @@ pub struct Snapshot {
     pub caught_up: bool,
 }
 
-/// Sums the updates of each row, dropping rows whose changes cancel.
-pub fn net_changes(updates: impl IntoIterator<Item = (Row, i64)>) -> Vec<(Row, i64)> {
-    let mut net: HashMap<Row, i64> = HashMap::new();
-    for (row, diff) in updates {
-        *net.entry(row).or_insert(0) += diff;
-    }
-    let mut net: Vec<(Row, i64)> = net.into_iter().filter(|(_, d)| *d != 0).collect();
-    net.sort();
-    net
-}
-
 impl Snapshot {
     /// Turns an epoch's consolidated row changes into upserts and deletes: a row whose count
     /// went up is written; a key whose old row went away and got no new row is deleted.
@@ -153,13 +142,7 @@ mod tests {
     fn replacement_is_an_upsert_and_removal_a_delete() {
         let s = Snapshot::from_net(
             3,
-            net_changes(vec![
-                (row("a", 1), -1),
-                (row("a", 2), 1),
-                (row("b", 1), -1),
-                (row("c", 1), 1),
-                (row("c", 1), -1),
-            ]),
+            vec![(row("a", 1), -1), (row("a", 2), 1), (row("b", 1), -1)],
         );
         let changes = &s.tables[&Table::CollectorResults];
         assert_eq!(changes.upserts, vec![row("a", 2)]);

@@ -373,7 +373,7 @@ fn bind_sqlite(q: SqliteQuery<'_>, v: Value, ty: ColType) -> SqliteQuery<'_> {
     }
 }
 
-/// Rows per multi-row statement: bounded by the parameter limits of both backends.
+/// Rows per multi-row SQLite statement: bounded by SQLite's parameter limit.
 fn batch_rows(ncols: usize) -> usize {
     (30_000 / ncols.max(1)).clamp(1, 1_000)
 }
