@@ -1,4 +1,4 @@
-//! Criterion micro-benchmarks: event decoding (MB/s), headline text features and candidate/similarity work per article, trend state per trend, and metrics-graph epochs of 1,000 mixed collector-result events (µs per event).
+//! Criterion micro-benchmarks: event decoding (MB/s), headline text features and candidate/similarity work per article, the clustering state's epoch per article, trend state per trend, and metrics-graph epochs of 1,000 mixed collector-result events (µs per event).
 //
 // Run with `cargo bench --bench micro` (criterion options after `--`, e.g. a name filter).
 // See `benches/README.md`.
@@ -16,8 +16,9 @@ use dataflows::differential_dataflow::input::Input;
 use dataflows::event::{Change, CollectorResult, Event, Record};
 use dataflows::graph::{build, GraphConfig};
 use dataflows::timely;
+use dataflows::trends::index::TrendIndex;
 use dataflows::trends::similarity::{is_near_duplicate, jaccard, SimilarityConfig};
-use dataflows::trends::{text, trend_state, Doc, Node, Recency};
+use dataflows::trends::{minute_of, node_of, text, trend_state, Doc, Node, Recency, TrendConfig};
 use trendflow::gen::{generate, GenOptions};
 
 /// 2026-01-01T00:00:00Z.
@@ -194,6 +195,37 @@ fn trend_text(c: &mut Criterion) {
                 for f in &arriving_features {
                     black_box(index.edges(f, config, &mut seen));
                 }
+            })
+        },
+    );
+    group.finish();
+
+    // The graph's real clustering state (`TrendIndex`, what the trends operator runs): one
+    // epoch adding the 1,000 arriving articles to the 10,000-article window (index, edges,
+    // every round of label propagation, groups, rows), then one retracting them again.
+    let mut group = c.benchmark_group("trend_index");
+    group.throughput(Throughput::Elements(2 * arriving.len() as u64));
+    group.measurement_time(Duration::from_secs(6));
+    let changes = |docs: &[Doc], diff: isize| -> Vec<(Node, Doc, isize)> {
+        docs.iter()
+            .map(|d| (node_of(&d.key), d.clone(), diff))
+            .collect()
+    };
+    let wm = window
+        .iter()
+        .chain(arriving)
+        .map(|d| minute_of(d.published_at))
+        .max()
+        .unwrap_or_default();
+    let mut state = TrendIndex::new(TrendConfig::default());
+    state.apply(changes(window, 1), vec![(wm, 1)]);
+    let (add, retract) = (changes(arriving, 1), changes(arriving, -1));
+    group.bench_function(
+        "add 1,000 then retract them (10k window), per article",
+        |b| {
+            b.iter(|| {
+                black_box(state.apply(add.clone(), Vec::new()));
+                black_box(state.apply(retract.clone(), Vec::new()));
             })
         },
     );

@@ -244,10 +244,7 @@ pub fn trend_tables(events: &[Event], config: TrendConfig) -> BTreeMap<Row, i64>
             }
         }
     }
-    let mut labels: BTreeMap<Node, Label> = docs
-        .iter()
-        .map(|(n, (d, _))| (*n, (d.published_at, *n)))
-        .collect();
+    let mut labels: BTreeMap<Node, Label> = docs.keys().map(|n| (*n, *n)).collect();
     for _ in 0..config.cluster.rounds.max(1) {
         let mut next = BTreeMap::new();
         for (n, ns) in &neighbours {

@@ -46,6 +46,11 @@ fn headline(rng: &mut StdRng) -> String {
 }
 
 fn random_stream(rng: &mut StdRng, len: usize) -> Vec<Event> {
+    random_stream_over(rng, len, 14)
+}
+
+/// A random stream over `3 × ids` article identities.
+fn random_stream_over(rng: &mut StdRng, len: usize, ids: u64) -> Vec<Event> {
     let mut events: Vec<Event> = Vec::new();
     for seq in 0..len as u64 {
         if !events.is_empty() && rng.gen_bool(0.05) {
@@ -55,7 +60,7 @@ fn random_stream(rng: &mut StdRng, len: usize) -> Vec<Event> {
         }
         let key = ArticleKey {
             source: format!("s{}", rng.gen_range(0..3)),
-            external_id: format!("e{}", rng.gen_range(0..14)),
+            external_id: format!("e{}", rng.gen_range(0..ids)),
         };
         let version = rng.gen_range(0..3);
         let change = match rng.gen_range(0..20) {
@@ -125,11 +130,31 @@ fn check(seed: u64, workers: usize, shuffle: bool) {
     let mut rng = StdRng::seed_from_u64(seed);
     let config = config(&mut rng);
     let len = rng.gen_range(1..60);
-    let mut stream = random_stream(&mut rng, len);
+    let stream = random_stream(&mut rng, len);
+    check_stream(
+        seed,
+        workers,
+        shuffle,
+        config,
+        stream,
+        rng.gen_range(1..5),
+        &mut rng,
+    );
+}
+
+fn check_stream(
+    seed: u64,
+    workers: usize,
+    shuffle: bool,
+    config: TrendConfig,
+    mut stream: Vec<Event>,
+    epochs: usize,
+    rng: &mut StdRng,
+) {
     if shuffle {
-        stream.shuffle(&mut rng);
+        stream.shuffle(rng);
     }
-    let epochs = support::cut_epochs(&stream, rng.gen_range(1..5), &mut rng);
+    let epochs = support::cut_epochs(&stream, epochs, rng);
     let states = support::run_epochs(workers, epochs.clone(), graph(config));
     let mut seen = Vec::new();
     for (epoch, (events, state)) in epochs.iter().zip(&states).enumerate() {
@@ -153,6 +178,27 @@ fn trends_match_oracle_one_worker() {
 fn trends_match_oracle_two_workers() {
     for seed in 100..170 {
         check(seed, 2, seed % 2 == 0);
+    }
+}
+
+/// Longer streams over more identities and many epochs: the incremental state (edges, every
+/// round's labels, groups, clusters) is carried through many changes, expiries and cap crossings.
+#[test]
+fn trends_match_oracle_long_streams() {
+    for seed in 300..330 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let config = config(&mut rng);
+        let stream = random_stream_over(&mut rng, 400, 60);
+        let epochs = rng.gen_range(5..25);
+        check_stream(
+            seed,
+            1 + seed as usize % 3,
+            seed % 2 == 0,
+            config,
+            stream,
+            epochs,
+            &mut rng,
+        );
     }
 }
 

@@ -1,26 +1,37 @@
 //! Trend clustering (SPEC 3.1, 3.2): live articles in the event-time window → near-duplicate groups, trends, per-trend state.
 //!
-//! The pipeline, each step a collection so that one new article only touches its neighbourhood:
-//! 1. `upsert` the article records; the watermark is the latest `published_at` ever received;
-//!    articles whose minute is within the window of the watermark are live.
-//! 2. Token sets of the headlines (`text`), a capped token index proposing candidate pairs,
-//!    and edges between pairs whose token sets overlap enough (`similarity`).
-//! 3. Bounded label propagation over the edges, and near-duplicate groups (`cluster`).
-//! 4. Per-trend state from its members, and the article → trend membership.
+//! The definition (what `oracle::trend_tables` computes from scratch):
+//! 1. The replace rule over the article records; the watermark is the latest `published_at`
+//!    ever received; articles whose minute is within the window of the watermark are live.
+//! 2. Token sets of the headlines (`text`); a token in more than `index_cap` live headlines
+//!    proposes no pairs; an edge joins two live articles that share a proposing token and whose
+//!    token sets overlap enough (`similarity`).
+//! 3. `rounds` rounds of synchronous label propagation over the edges, every article starting
+//!    with its own node as label (`cluster`); near-duplicate groups are the connected
+//!    components of the near-duplicate edges.
+//! 4. A cluster is named after its earliest article; per-trend state from its members.
+//!
+//! The graph keeps the replace rule and the watermark as collections, and steps 2–4 in one
+//! operator on worker 0 that holds the window's incremental state (`index`): an epoch's work is
+//! proportional to the neighbourhoods it changes, not to the window.
 
 pub mod cluster;
+pub mod index;
 pub mod ledger;
 pub mod similarity;
 pub mod text;
 
 use differential_dataflow::lattice::Lattice;
-use differential_dataflow::VecCollection;
+use differential_dataflow::{AsCollection, VecCollection};
 use serde::{Deserialize, Serialize};
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Operator;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use crate::event::{Article, ArticleKey, Change, Record, TimestampMs};
 use crate::hash::fnv1a;
+use crate::keyed::Stash;
 use crate::output::Row;
 use crate::upsert::upsert;
 
@@ -159,6 +170,20 @@ pub struct TrendOutputs<'scope, T: Timestamp + Lattice> {
     pub watermark: VecCollection<'scope, T, TimestampMs>,
 }
 
+/// What the clustering operator reads: the replace rule's article changes and the watermark.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+enum IndexInput {
+    Doc(Node, Doc),
+    Watermark(i64),
+}
+
+/// The payload the replace rule keeps per article identity: only what the trends read.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct Headline {
+    title: String,
+    published_at: TimestampMs,
+}
+
 /// Builds the trend graph over article records.
 pub fn trends<'scope, T>(
     records: VecCollection<'scope, T, (ArticleKey, Record<Article>)>,
@@ -167,83 +192,70 @@ pub fn trends<'scope, T>(
 where
     T: Timestamp + Lattice + TotalOrder + Ord + std::hash::Hash,
 {
-    let window_minutes = (config.window_ms / MINUTE_MS).max(1);
     let published = records.clone().flat_map(|(_, r)| match r.change {
         Change::Upsert(a) => Some(a.published_at),
         Change::Delete | Change::Tombstone => None,
     });
     let watermark = latest_minute(published);
     let watermark_ms = watermark.clone().map(|m| m * MINUTE_MS);
-    let minutes = watermark
-        .flat_map(move |wm| ((wm - window_minutes + 1)..=wm).map(move |m| (m, recency(wm, m))));
-    let live = upsert(records)
-        .map(|(key, a)| (minute_of(a.published_at), (key, a)))
-        .join_map(minutes, |_m, (key, a), recency| {
-            (
-                node_of(key),
-                (
-                    Doc {
-                        key: key.clone(),
-                        title: a.title.clone(),
-                        published_at: a.published_at,
-                    },
-                    *recency,
-                ),
-            )
-        });
-    let docs = live.clone().map(|(n, (doc, _))| (n, doc));
-
-    // Similarity graph, clusters, near-duplicate groups.
-    let tokens = docs.clone().map(|(n, doc)| (n, text::features(&doc.title)));
-    let edges = similarity::edges(tokens, config.similarity);
-    let labels = cluster::cluster(
-        docs.clone().map(|(n, doc)| (n, doc.published_at)),
-        edges.clone(),
-        config.cluster,
-    );
-    let story = cluster::near_duplicates(docs.map(|(n, _)| n), edges);
-
-    // Each cluster is named after its earliest article.
-    let clustered = live
-        .join_map(labels, |n, (doc, recency), label| {
-            (*n, (*label, doc.clone(), *recency))
-        })
-        .join_map(story, |_n, (label, doc, recency), story| {
-            (*label, (doc.clone(), *recency, *story))
-        });
-    let names = clustered
-        .clone()
-        .map(|(label, (doc, _, _))| (label, (doc.published_at, node_of(&doc.key))))
-        .reduce(|_label, input, output| {
-            output.push((*input[0].0, 1));
-        });
-    let members = clustered.join_map(names, |_label, (doc, recency, story), (_, name)| {
-        (*name, (doc.clone(), *recency, *story))
+    let headlines = records.map(|(key, r)| {
+        let change = match r.change {
+            Change::Upsert(a) => Change::Upsert(Headline {
+                title: a.title,
+                published_at: a.published_at,
+            }),
+            Change::Delete => Change::Delete,
+            Change::Tombstone => Change::Tombstone,
+        };
+        (
+            key,
+            Record {
+                seq: r.seq,
+                version: r.version,
+                change,
+            },
+        )
     });
-    let article_rows = members.clone().map(|(label, (doc, _, story))| {
-        Row::TrendArticle(TrendArticleRow {
-            source: doc.key.source.clone(),
-            external_id: doc.key.external_id.clone(),
-            trend_id: trend_id(label),
-            story_id: format!("d{story:016x}"),
-            published_at: doc.published_at,
-            title: doc.title,
-        })
+    let docs = upsert(headlines).map(|(key, h)| {
+        IndexInput::Doc(
+            node_of(&key),
+            Doc {
+                key,
+                title: h.title,
+                published_at: h.published_at,
+            },
+        )
     });
-    let trend_rows = members
-        .reduce(|label, input, output| {
-            let members: Vec<(&Doc, Recency, Node)> = input
-                .iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|((doc, recency, story), _)| (doc, *recency, *story))
-                .collect();
-            if let Some(row) = trend_state(*label, &members) {
-                output.push((row, 1));
+    let input = docs.concat(watermark.map(IndexInput::Watermark));
+    // One clustering state for the whole window, on worker 0: clusters span any partitioning.
+    let exchange = Exchange::new(|_: &(IndexInput, T, isize)| 0u64);
+    let rows = input
+        .inner
+        .unary_frontier(exchange, "TrendIndex", move |_capability, _info| {
+            let mut stash = Stash::<T, IndexInput>::default();
+            let mut state = index::TrendIndex::new(config);
+            move |(input, frontier), output| {
+                input.for_each(|cap, data| stash.absorb(&cap, data));
+                stash.complete(frontier, |cap, updates| {
+                    let mut docs = Vec::new();
+                    let mut marks = Vec::new();
+                    for (x, r) in updates {
+                        match x {
+                            IndexInput::Doc(n, d) => docs.push((n, d, r)),
+                            IndexInput::Watermark(m) => marks.push((m, r)),
+                        }
+                    }
+                    let time = cap.time().clone();
+                    let changes = state.apply(docs, marks);
+                    output
+                        .session(&cap)
+                        .give_iterator(changes.into_iter().map(|(row, r)| (row, time.clone(), r)));
+                });
             }
         })
-        .map(|(_, row)| Row::Trend(row));
+        .as_collection();
     TrendOutputs {
-        rows: trend_rows.concat(article_rows),
+        rows,
         watermark: watermark_ms,
     }
 }

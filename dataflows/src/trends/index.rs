@@ -1,0 +1,1026 @@
+//! The incremental trend state: the live window's token index, similarity graph, label-propagation rounds, near-duplicate groups and emitted rows, updated per epoch from that epoch's changes only.
+//!
+//! [`TrendIndex::apply`] takes one epoch's article changes and the watermark after it and
+//! returns the changes of the `trends` and `trend_articles` rows. The result after any epoch is
+//! the definition of `trends/mod.rs`, computed from scratch by `oracle::trend_tables`; only the
+//! work differs: an epoch costs work proportional to the neighbourhoods it touches.
+//! - Tokens are interned (`u32`); postings list the live articles of each token.
+//! - Edges are kept per article as sorted neighbour lists; only articles that enter or leave
+//!   the window, and the postings of tokens that cross the index cap, are re-scored.
+//! - Label propagation keeps every round's label per article, and for rounds ≥ 2 a lower bound
+//!   of the winning label's margin ("slack"): a changed vote that cannot overturn the winner
+//!   costs O(1); only a node whose slack runs out re-counts its neighbourhood. Round 1 is the
+//!   smallest label of the closed neighbourhood (every label has one vote), kept as a minimum.
+//!   Label changes of round r − 1 are pushed to the neighbours for round r.
+//! - Clusters (final labels), near-duplicate groups and trend rows are recomputed only for the
+//!   clusters an epoch touched.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::similarity::{is_near_duplicate, jaccard};
+use super::{minute_of, recency, trend_id, Doc, Node, Recency, TrendArticleRow, TrendConfig};
+use super::{TrendRow, MINUTE_MS};
+use crate::event::TimestampMs;
+use crate::keyed::StateHasher;
+use crate::output::Row;
+
+type Slot = u32;
+type Map<K, V> = HashMap<K, V, StateHasher>;
+type Set<K> = HashSet<K, StateHasher>;
+
+/// One article present under the replace rule (live or outside the window).
+struct Article {
+    node: Node,
+    doc: Doc,
+    /// Interned distinct tokens, sorted by id.
+    tokens: Box<[u32]>,
+    live: bool,
+    /// Similarity neighbours (live articles), sorted.
+    adj: Vec<Slot>,
+    /// Near-duplicate neighbours, sorted (a subset of `adj`).
+    dup: Vec<Slot>,
+    /// Near-duplicate group: the smallest node of the group.
+    story: Node,
+    /// The trend the emitted `trend_articles` row names, if one is emitted.
+    emitted: Option<(Node, Node)>,
+    /// Position in its cluster's member list.
+    pos: u32,
+}
+
+/// Token dictionary with live document frequencies and postings.
+#[derive(Default)]
+struct Tokens {
+    ids: Map<Box<str>, u32>,
+    words: Vec<Box<str>>,
+    postings: Vec<Vec<Slot>>,
+}
+
+impl Tokens {
+    fn intern(&mut self, word: &str) -> u32 {
+        if let Some(id) = self.ids.get(word) {
+            return *id;
+        }
+        let id = self.words.len() as u32;
+        self.ids.insert(word.into(), id);
+        self.words.push(word.into());
+        self.postings.push(Vec::new());
+        id
+    }
+
+    fn df(&self, t: u32) -> u64 {
+        self.postings[t as usize].len() as u64
+    }
+}
+
+/// The incremental trend state of one window (see the module documentation).
+pub struct TrendIndex {
+    config: TrendConfig,
+    rounds: usize,
+    window_minutes: i64,
+    articles: Vec<Option<Article>>,
+    /// Slots freed in earlier epochs (a slot is never reused in the epoch that freed it).
+    free: Vec<Slot>,
+    freed_now: Vec<Slot>,
+    by_node: Map<Node, Slot>,
+    /// Present articles by published minute (live or not).
+    by_minute: BTreeMap<i64, Vec<Slot>>,
+    tokens: Tokens,
+    /// Label of round r (1-based) at `slot * rounds + r - 1`: a slot whose node is the label.
+    labels: Vec<Slot>,
+    /// Lower bound of the winner's vote margin, per slot and round (unused for round 1).
+    slack: Vec<i16>,
+    /// Final label → live members.
+    clusters: Map<Slot, Vec<Slot>>,
+    /// Emitted `trends` rows by trend name.
+    emitted_trends: Map<Node, TrendRow>,
+    /// The watermark minute as a multiset (the input collection may retract).
+    watermarks: BTreeMap<i64, isize>,
+    watermark: Option<i64>,
+    /// Per slot: the node (the order of labels), the epoch role, and scratch space.
+    nodes: Vec<Node>,
+    role: Vec<u8>,
+    stamp: Vec<u32>,
+    stamp_now: u32,
+    shared: Vec<u32>,
+    touch_stamp: Vec<u32>,
+    touch_pos: Vec<u32>,
+    touch_now: u32,
+}
+
+const SURVIVOR: u8 = 0;
+const ENTERING: u8 = 1;
+const LEAVING: u8 = 2;
+
+/// A surviving node whose votes changed in the current round.
+struct Touch {
+    n: Slot,
+    /// Its label in this round before the epoch.
+    before: Slot,
+    /// Round 1: the smallest label seen so far.
+    label: Slot,
+    /// Rounds ≥ 2: the lower bound of the margin, updated.
+    slack: i32,
+    /// Round 1: the smallest label lost a vote, so count again.
+    recount: bool,
+}
+
+/// One epoch's bookkeeping of which articles changed how.
+#[derive(Default)]
+struct Changes {
+    entering: Vec<Slot>,
+    leaving: Vec<Slot>,
+    /// Edge changes `(a, b, added)`, each edge once, `a < b`.
+    edges: Vec<(Slot, Slot, bool)>,
+    /// Edges added between two surviving articles (a token fell under the cap).
+    added_edges: Set<(Slot, Slot)>,
+    /// Whether an edge between two surviving articles was removed (a token rose over the cap).
+    survivor_edges_removed: bool,
+    /// Clusters (final labels, before or after) whose rows must be recomputed.
+    dirty_labels: Set<Slot>,
+    /// Trend names emitted before this epoch that it may have changed.
+    old_names: Set<Node>,
+}
+
+fn edge(a: Slot, b: Slot) -> (Slot, Slot) {
+    (a.min(b), a.max(b))
+}
+
+fn insert_sorted(list: &mut Vec<Slot>, x: Slot) {
+    if let Err(i) = list.binary_search(&x) {
+        list.insert(i, x);
+    }
+}
+
+fn remove_sorted(list: &mut Vec<Slot>, x: Slot) {
+    if let Ok(i) = list.binary_search(&x) {
+        list.remove(i);
+    }
+}
+
+impl TrendIndex {
+    pub fn new(config: TrendConfig) -> TrendIndex {
+        TrendIndex {
+            config,
+            rounds: config.cluster.rounds.max(1) as usize,
+            window_minutes: (config.window_ms / MINUTE_MS).max(1),
+            articles: Vec::new(),
+            free: Vec::new(),
+            freed_now: Vec::new(),
+            by_node: Map::default(),
+            by_minute: BTreeMap::new(),
+            tokens: Tokens::default(),
+            labels: Vec::new(),
+            slack: Vec::new(),
+            clusters: Map::default(),
+            emitted_trends: Map::default(),
+            watermarks: BTreeMap::new(),
+            watermark: None,
+            nodes: Vec::new(),
+            role: Vec::new(),
+            stamp: Vec::new(),
+            stamp_now: 0,
+            shared: Vec::new(),
+            touch_stamp: Vec::new(),
+            touch_pos: Vec::new(),
+            touch_now: 0,
+        }
+    }
+
+    /// Live articles in the window.
+    pub fn live(&self) -> usize {
+        self.clusters.values().map(Vec::len).sum()
+    }
+
+    /// Similarity edges among live articles.
+    pub fn edges(&self) -> usize {
+        self.articles
+            .iter()
+            .flatten()
+            .filter(|a| a.live)
+            .map(|a| a.adj.len())
+            .sum::<usize>()
+            / 2
+    }
+
+    fn art(&self, s: Slot) -> &Article {
+        self.articles[s as usize]
+            .as_ref()
+            .expect("a slot in use holds an article")
+    }
+
+    fn art_mut(&mut self, s: Slot) -> &mut Article {
+        self.articles[s as usize]
+            .as_mut()
+            .expect("a slot in use holds an article")
+    }
+
+    fn label(&self, s: Slot, round: usize) -> Slot {
+        if round == 0 {
+            s
+        } else {
+            self.labels[s as usize * self.rounds + round - 1]
+        }
+    }
+
+    fn live_at(&self, minute: i64) -> bool {
+        self.watermark
+            .is_some_and(|wm| minute > wm - self.window_minutes)
+    }
+
+    /// Applies one epoch: article changes `(node, doc, diff)` (the replace rule's output) and
+    /// watermark changes (minutes); returns the row changes of `trends` and `trend_articles`.
+    pub fn apply(
+        &mut self,
+        docs: Vec<(Node, Doc, isize)>,
+        watermarks: Vec<(i64, isize)>,
+    ) -> Vec<(Row, isize)> {
+        self.free.append(&mut self.freed_now);
+        let old_wm = self.watermark;
+        for (m, d) in watermarks {
+            let n = self.watermarks.entry(m).or_insert(0);
+            *n += d;
+            if *n == 0 {
+                self.watermarks.remove(&m);
+            }
+        }
+        self.watermark = self
+            .watermarks
+            .iter()
+            .rev()
+            .find(|(_, n)| **n > 0)
+            .map(|(m, _)| *m);
+        let mut ch = Changes::default();
+        self.apply_docs(docs, &mut ch);
+        self.apply_watermark(old_wm, &mut ch);
+        self.update_index(&mut ch);
+        self.propagate(&mut ch);
+        self.update_stories(&mut ch);
+        self.emit(&mut ch)
+    }
+
+    fn apply_docs(&mut self, mut docs: Vec<(Node, Doc, isize)>, ch: &mut Changes) {
+        docs.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut net: Vec<(Node, Doc, isize)> = Vec::with_capacity(docs.len());
+        for (n, d, r) in docs {
+            match net.last_mut() {
+                Some(last) if last.0 == n && last.1 == d => last.2 += r,
+                _ => net.push((n, d, r)),
+            }
+        }
+        net.retain(|x| x.2 != 0);
+        // Removals first, so that a replaced article frees its node before the new one arrives.
+        for (node, doc, _) in net.iter().filter(|x| x.2 < 0) {
+            let Some(&s) = self.by_node.get(node) else {
+                continue;
+            };
+            if &self.art(s).doc != doc {
+                continue;
+            }
+            self.by_node.remove(node);
+            let minute = minute_of(doc.published_at);
+            if let Some(list) = self.by_minute.get_mut(&minute) {
+                if let Some(i) = list.iter().position(|x| *x == s) {
+                    list.swap_remove(i);
+                }
+                if list.is_empty() {
+                    self.by_minute.remove(&minute);
+                }
+            }
+            if self.art(s).live {
+                ch.leaving.push(s);
+            } else {
+                self.articles[s as usize] = None;
+                self.freed_now.push(s);
+            }
+        }
+        for (node, doc, _) in net.into_iter().filter(|x| x.2 > 0) {
+            let mut ids: Vec<u32> = super::text::features(&doc.title)
+                .iter()
+                .map(|w| self.tokens.intern(w))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let minute = minute_of(doc.published_at);
+            let live = self.live_at(minute);
+            let article = Article {
+                node,
+                doc,
+                tokens: ids.into_boxed_slice(),
+                live: false,
+                adj: Vec::new(),
+                dup: Vec::new(),
+                story: node,
+                emitted: None,
+                pos: 0,
+            };
+            let s = match self.free.pop() {
+                Some(s) => {
+                    self.articles[s as usize] = Some(article);
+                    s
+                }
+                None => {
+                    self.articles.push(Some(article));
+                    self.labels.extend(std::iter::repeat_n(0, self.rounds));
+                    self.slack.extend(std::iter::repeat_n(0, self.rounds));
+                    self.nodes.push(node);
+                    self.role.push(SURVIVOR);
+                    self.stamp.push(0);
+                    self.shared.push(0);
+                    self.touch_stamp.push(0);
+                    self.touch_pos.push(0);
+                    (self.articles.len() - 1) as Slot
+                }
+            };
+            self.nodes[s as usize] = node;
+            self.by_node.insert(node, s);
+            self.by_minute.entry(minute).or_default().push(s);
+            if live {
+                ch.entering.push(s);
+            }
+        }
+    }
+
+    /// Articles that enter or leave the window, or change recency, with the watermark.
+    fn apply_watermark(&mut self, old: Option<i64>, ch: &mut Changes) {
+        let new = self.watermark;
+        if old == new {
+            return;
+        }
+        let w = self.window_minutes;
+        // Minutes whose liveness flips: between the two window starts.
+        let start = |wm: Option<i64>| wm.map(|m| m - w + 1).unwrap_or(i64::MAX);
+        let (a, b) = (start(old), start(new));
+        let range = a.min(b)..a.max(b);
+        let entering: Set<Slot> = ch.entering.iter().copied().collect();
+        let mut flips = Vec::new();
+        for (_, slots) in self.by_minute.range(range) {
+            flips.extend(slots.iter().copied());
+        }
+        for s in flips {
+            if entering.contains(&s) {
+                continue;
+            }
+            let minute = minute_of(self.art(s).doc.published_at);
+            let now_live = self.live_at(minute);
+            let was_live = self.art(s).live;
+            if now_live && !was_live {
+                ch.entering.push(s);
+            } else if !now_live && was_live {
+                ch.leaving.push(s);
+            }
+        }
+        // Recency: trends with articles whose hour/day class changed.
+        let mut touched = Vec::new();
+        for edge_minutes in [60i64, 1440] {
+            let class_start =
+                |wm: Option<i64>| wm.map(|m| m - edge_minutes + 1).unwrap_or(i64::MAX);
+            let (a, b) = (class_start(old), class_start(new));
+            for (_, slots) in self.by_minute.range(a.min(b)..a.max(b)) {
+                touched.extend(slots.iter().copied());
+            }
+        }
+        for s in touched {
+            if self.art(s).live {
+                let label = self.label(s, self.rounds);
+                ch.dirty_labels.insert(label);
+            }
+        }
+    }
+
+    /// Postings, document frequencies and edges for the articles entering and leaving.
+    fn update_index(&mut self, ch: &mut Changes) {
+        let cap = self.config.similarity.index_cap;
+        let mut df_before: Map<u32, u64> = Map::default();
+        for &s in ch.leaving.iter().chain(&ch.entering) {
+            for &t in self.art(s).tokens.iter() {
+                df_before.entry(t).or_insert_with(|| self.tokens.df(t));
+            }
+        }
+        for &s in &ch.leaving {
+            self.role[s as usize] = LEAVING;
+        }
+        for &s in &ch.entering {
+            self.role[s as usize] = ENTERING;
+        }
+        // Leaving: out of the postings and of their neighbours' lists.
+        for i in 0..ch.leaving.len() {
+            let s = ch.leaving[i];
+            let a = self.art_mut(s);
+            a.live = false;
+            let adj = std::mem::take(&mut a.adj);
+            let dup = std::mem::take(&mut a.dup);
+            for k in 0..self.art(s).tokens.len() {
+                let t = self.art(s).tokens[k];
+                remove_sorted(&mut self.tokens.postings[t as usize], s);
+            }
+            for m in adj {
+                remove_sorted(&mut self.art_mut(m).adj, s);
+                ch.edges.push((s.min(m), s.max(m), false));
+            }
+            for m in dup {
+                remove_sorted(&mut self.art_mut(m).dup, s);
+            }
+        }
+        for i in 0..ch.entering.len() {
+            let s = ch.entering[i];
+            self.art_mut(s).live = true;
+            for k in 0..self.art(s).tokens.len() {
+                let t = self.art(s).tokens[k];
+                insert_sorted(&mut self.tokens.postings[t as usize], s);
+            }
+        }
+        // Entering articles: every candidate pair, scored once (from its smaller entering end).
+        let mut found: Vec<(Slot, Slot, bool)> = Vec::new();
+        for i in 0..ch.entering.len() {
+            self.score_entering(ch.entering[i], &mut found);
+        }
+        // Tokens that crossed the cap change which surviving pairs are candidates.
+        let mut crossed_up = Vec::new();
+        let mut crossed_down = Vec::new();
+        for (t, before) in df_before {
+            let after = self.tokens.df(t);
+            match (before <= cap, after <= cap) {
+                (true, false) => crossed_up.push(t),
+                (false, true) => crossed_down.push(t),
+                _ => {}
+            }
+        }
+        crossed_up.sort_unstable();
+        crossed_down.sort_unstable();
+        let mut removed: Vec<(Slot, Slot)> = Vec::new();
+        for t in crossed_up {
+            self.next_stamp();
+            let now = self.stamp_now;
+            for &a in &self.tokens.postings[t as usize] {
+                self.stamp[a as usize] = now;
+            }
+            for &a in &self.tokens.postings[t as usize] {
+                if self.role[a as usize] != SURVIVOR {
+                    continue;
+                }
+                for &b in &self.art(a).adj {
+                    if b > a
+                        && self.stamp[b as usize] == now
+                        && self.role[b as usize] == SURVIVOR
+                        && !self.candidates(a, b)
+                    {
+                        removed.push((a, b));
+                    }
+                }
+            }
+        }
+        removed.sort_unstable();
+        removed.dedup();
+        for (a, b) in removed {
+            remove_sorted(&mut self.art_mut(a).adj, b);
+            remove_sorted(&mut self.art_mut(b).adj, a);
+            remove_sorted(&mut self.art_mut(a).dup, b);
+            remove_sorted(&mut self.art_mut(b).dup, a);
+            ch.edges.push((a, b, false));
+            ch.survivor_edges_removed = true;
+        }
+        let sim = self.config.similarity;
+        for t in crossed_down {
+            let postings = self.tokens.postings[t as usize].clone();
+            for (i, &a) in postings.iter().enumerate() {
+                if self.role[a as usize] != SURVIVOR {
+                    continue;
+                }
+                for &b in &postings[i + 1..] {
+                    if self.role[b as usize] != SURVIVOR
+                        || self.art(a).adj.binary_search(&b).is_ok()
+                        || ch.added_edges.contains(&(a, b))
+                    {
+                        continue;
+                    }
+                    let (ta, tb) = (&self.art(a).tokens, &self.art(b).tokens);
+                    let j = jaccard(ta, tb);
+                    let dup = is_near_duplicate(ta, tb, j, sim);
+                    if j >= sim.min_jaccard || dup {
+                        found.push((a, b, dup));
+                        ch.added_edges.insert((a, b));
+                    }
+                }
+            }
+        }
+        for (a, b, dup) in found {
+            insert_sorted(&mut self.art_mut(a).adj, b);
+            insert_sorted(&mut self.art_mut(b).adj, a);
+            if dup {
+                insert_sorted(&mut self.art_mut(a).dup, b);
+                insert_sorted(&mut self.art_mut(b).dup, a);
+            }
+            ch.edges.push((a, b, true));
+        }
+    }
+
+    /// Whether two live articles share a token that proposes pairs.
+    fn candidates(&self, a: Slot, b: Slot) -> bool {
+        let cap = self.config.similarity.index_cap;
+        let (ta, tb) = (&self.art(a).tokens, &self.art(b).tokens);
+        let (mut i, mut j) = (0, 0);
+        while i < ta.len() && j < tb.len() {
+            match ta[i].cmp(&tb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    if self.tokens.df(ta[i]) <= cap {
+                        return true;
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        false
+    }
+
+    /// The edges of an entering article to every live candidate (an entering candidate only
+    /// when it is the larger slot, so that each pair is scored once).
+    fn score_entering(&mut self, s: Slot, found: &mut Vec<(Slot, Slot, bool)>) {
+        let cap = self.config.similarity.index_cap;
+        let sim = self.config.similarity;
+        self.next_stamp();
+        let now = self.stamp_now;
+        let a = self.articles[s as usize]
+            .as_ref()
+            .expect("a slot in use holds an article");
+        let (stamp, shared) = (&mut self.stamp, &mut self.shared);
+        stamp[s as usize] = now;
+        let mut candidates: Vec<Slot> = Vec::new();
+        let mut unindexed = 0usize;
+        for &t in a.tokens.iter() {
+            let postings = &self.tokens.postings[t as usize];
+            if postings.len() as u64 > cap {
+                unindexed += 1;
+                continue;
+            }
+            for &m in postings {
+                if stamp[m as usize] != now {
+                    stamp[m as usize] = now;
+                    shared[m as usize] = 0;
+                    if self.role[m as usize] != ENTERING || m > s {
+                        candidates.push(m);
+                    }
+                }
+                shared[m as usize] += 1;
+            }
+        }
+        let la = a.tokens.len();
+        for m in candidates {
+            let b = self.articles[m as usize]
+                .as_ref()
+                .expect("a slot in use holds an article");
+            // Shared words are at least those counted in the index and at most that plus the
+            // words too common to be indexed: skip pairs that cannot reach either threshold.
+            let lb = b.tokens.len();
+            let most = shared[m as usize] as usize + unindexed;
+            let best = if la + lb > most {
+                (most as i64 * 1_000_000) / (la + lb - most) as i64
+            } else {
+                1_000_000
+            };
+            if best < sim.min_jaccard && best < sim.near_duplicate && a.tokens != b.tokens {
+                continue;
+            }
+            let j = jaccard(&a.tokens, &b.tokens);
+            let dup = is_near_duplicate(&a.tokens, &b.tokens, j, sim);
+            if j >= sim.min_jaccard || dup {
+                found.push((s.min(m), s.max(m), dup));
+            }
+        }
+    }
+
+    /// The exact vote of `n` in `round` (≥ 2) from the labels of `round − 1`: the winner and
+    /// its margin over the next label.
+    fn vote(&self, n: Slot, round: usize, counts: &mut Vec<(Node, Slot)>) -> (Slot, i16) {
+        counts.clear();
+        let own = self.label(n, round - 1);
+        counts.push((self.nodes[own as usize], own));
+        for &m in &self.art(n).adj {
+            let l = self.label(m, round - 1);
+            counts.push((self.nodes[l as usize], l));
+        }
+        counts.sort_unstable();
+        // Runs of one label, in label order: the first longest run wins.
+        let (mut best, mut best_n, mut second_n) = (own, 0usize, 0usize);
+        let mut i = 0;
+        while i < counts.len() {
+            let l = counts[i].1;
+            let mut j = i + 1;
+            while j < counts.len() && counts[j].1 == l {
+                j += 1;
+            }
+            let c = j - i;
+            if c > best_n {
+                second_n = best_n;
+                best = l;
+                best_n = c;
+            } else if c > second_n {
+                second_n = c;
+            }
+            i = j;
+        }
+        let margin = (best_n - second_n).min(i16::MAX as usize) as i16;
+        (best, margin)
+    }
+
+    /// Round 1: the smallest label of the closed neighbourhood.
+    fn vote_first(&self, n: Slot) -> Slot {
+        let mut best = n;
+        for &m in &self.art(n).adj {
+            if self.nodes[m as usize] < self.nodes[best as usize] {
+                best = m;
+            }
+        }
+        best
+    }
+
+    fn set_label(&mut self, s: Slot, round: usize, label: Slot, slack: i16) {
+        let i = s as usize * self.rounds + round - 1;
+        self.labels[i] = label;
+        self.slack[i] = slack;
+    }
+
+    /// One changed vote for surviving `n` in `round`: `label` gained or lost one vote.
+    fn delta(&mut self, n: Slot, round: usize, label: Slot, add: bool, touched: &mut Vec<Touch>) {
+        let i = n as usize;
+        if self.role[i] != SURVIVOR {
+            return;
+        }
+        let t = if self.touch_stamp[i] == self.touch_now {
+            self.touch_pos[i] as usize
+        } else {
+            let k = i * self.rounds + round - 1;
+            self.touch_stamp[i] = self.touch_now;
+            self.touch_pos[i] = touched.len() as u32;
+            touched.push(Touch {
+                n,
+                before: self.labels[k],
+                label: self.labels[k],
+                slack: i32::from(self.slack[k]),
+                recount: false,
+            });
+            touched.len() - 1
+        };
+        let nodes = &self.nodes;
+        let t = &mut touched[t];
+        if round == 1 {
+            // Every label has one vote: the smallest wins.
+            if add {
+                if nodes[label as usize] < nodes[t.label as usize] {
+                    t.label = label;
+                }
+            } else if label == t.label {
+                t.recount = true;
+            }
+        } else {
+            match (label == t.before, add) {
+                (true, true) => t.slack += 1,
+                (true, false) | (false, true) => t.slack -= 1,
+                (false, false) => {}
+            }
+        }
+    }
+
+    fn next_stamp(&mut self) {
+        self.stamp_now = self.stamp_now.wrapping_add(1);
+        if self.stamp_now == 0 {
+            self.stamp.iter_mut().for_each(|x| *x = 0);
+            self.stamp_now = 1;
+        }
+    }
+
+    fn next_touch(&mut self) {
+        self.touch_now = self.touch_now.wrapping_add(1);
+        if self.touch_now == 0 {
+            self.touch_stamp.iter_mut().for_each(|x| *x = 0);
+            self.touch_now = 1;
+        }
+    }
+
+    /// Label propagation, round by round, from the epoch's edge changes.
+    fn propagate(&mut self, ch: &mut Changes) {
+        for &s in &ch.leaving {
+            let l = self.label(s, self.rounds);
+            ch.dirty_labels.insert(l);
+        }
+        // Label changes of the previous round: (slot, old label).
+        let mut prev: Vec<(Slot, Slot)> = Vec::new();
+        let mut counts = Vec::new();
+        let mut touched: Vec<Touch> = Vec::new();
+        for round in 1..=self.rounds {
+            self.next_touch();
+            touched.clear();
+            let prev_old: Map<Slot, Slot> = if ch.survivor_edges_removed {
+                prev.iter().copied().collect()
+            } else {
+                Map::default()
+            };
+            for e in 0..ch.edges.len() {
+                let (a, b, added) = ch.edges[e];
+                for (n, m) in [(a, b), (b, a)] {
+                    if self.role[n as usize] != SURVIVOR {
+                        continue;
+                    }
+                    let l = if added {
+                        self.label(m, round - 1)
+                    } else {
+                        prev_old
+                            .get(&m)
+                            .copied()
+                            .unwrap_or_else(|| self.label(m, round - 1))
+                    };
+                    self.delta(n, round, l, added, &mut touched);
+                }
+            }
+            for &(m, old) in &prev {
+                let new = self.label(m, round - 1);
+                self.delta(m, round, old, false, &mut touched);
+                self.delta(m, round, new, true, &mut touched);
+                for k in 0..self.art(m).adj.len() {
+                    let n = self.art(m).adj[k];
+                    if self.role[n as usize] != SURVIVOR
+                        || (!ch.added_edges.is_empty() && ch.added_edges.contains(&edge(n, m)))
+                    {
+                        continue;
+                    }
+                    self.delta(n, round, old, false, &mut touched);
+                    self.delta(n, round, new, true, &mut touched);
+                }
+            }
+            let mut cur = Vec::new();
+            for t in &touched {
+                let (label, slack) = if round == 1 {
+                    (
+                        if t.recount {
+                            self.vote_first(t.n)
+                        } else {
+                            t.label
+                        },
+                        0,
+                    )
+                } else if t.slack <= 0 {
+                    self.vote(t.n, round, &mut counts)
+                } else {
+                    (t.before, t.slack.min(i32::from(i16::MAX)) as i16)
+                };
+                self.set_label(t.n, round, label, slack);
+                if label != t.before {
+                    cur.push((t.n, t.before));
+                }
+            }
+            for i in 0..ch.entering.len() {
+                let s = ch.entering[i];
+                let (label, slack) = if round == 1 {
+                    (self.vote_first(s), 0)
+                } else {
+                    self.vote(s, round, &mut counts)
+                };
+                self.set_label(s, round, label, slack);
+            }
+            prev = cur;
+        }
+        for &(s, old) in &prev {
+            ch.dirty_labels.insert(old);
+            ch.dirty_labels.insert(self.label(s, self.rounds));
+        }
+        // Cluster membership follows the final labels.
+        for i in 0..ch.leaving.len() {
+            let s = ch.leaving[i];
+            let l = self.label(s, self.rounds);
+            self.cluster_remove(s, l);
+        }
+        for (s, old) in prev {
+            self.cluster_remove(s, old);
+            let l = self.label(s, self.rounds);
+            self.cluster_insert(s, l);
+        }
+        for i in 0..ch.entering.len() {
+            let s = ch.entering[i];
+            let l = self.label(s, self.rounds);
+            ch.dirty_labels.insert(l);
+            self.cluster_insert(s, l);
+        }
+        for &s in ch.entering.iter().chain(&ch.leaving) {
+            self.role[s as usize] = SURVIVOR;
+        }
+    }
+
+    fn cluster_insert(&mut self, s: Slot, label: Slot) {
+        let members = self.clusters.entry(label).or_default();
+        let pos = members.len() as u32;
+        members.push(s);
+        self.art_mut(s).pos = pos;
+    }
+
+    fn cluster_remove(&mut self, s: Slot, label: Slot) {
+        let pos = self.art(s).pos as usize;
+        let Some(members) = self.clusters.get_mut(&label) else {
+            return;
+        };
+        if members.get(pos) != Some(&s) {
+            return;
+        }
+        members.swap_remove(pos);
+        let moved = members.get(pos).copied();
+        if members.is_empty() {
+            self.clusters.remove(&label);
+        }
+        if let Some(m) = moved {
+            self.art_mut(m).pos = pos as u32;
+        }
+    }
+
+    /// Near-duplicate groups of the articles whose near-duplicate edges changed.
+    fn update_stories(&mut self, ch: &mut Changes) {
+        let mut seeds: Vec<Slot> = ch.entering.clone();
+        for &(a, b, _) in &ch.edges {
+            seeds.push(a);
+            seeds.push(b);
+        }
+        let mut visited: Set<Slot> = Set::default();
+        for seed in seeds {
+            if !self.art(seed).live || visited.contains(&seed) {
+                continue;
+            }
+            let mut component = vec![seed];
+            visited.insert(seed);
+            let mut i = 0;
+            while i < component.len() {
+                let s = component[i];
+                for &m in &self.art(s).dup {
+                    if visited.insert(m) {
+                        component.push(m);
+                    }
+                }
+                i += 1;
+            }
+            let story = component
+                .iter()
+                .map(|s| self.art(*s).node)
+                .min()
+                .unwrap_or_default();
+            for s in component {
+                if self.art(s).story != story {
+                    self.art_mut(s).story = story;
+                    let l = self.label(s, self.rounds);
+                    ch.dirty_labels.insert(l);
+                }
+            }
+        }
+    }
+
+    /// Rows of the clusters the epoch touched, against what was emitted before.
+    fn emit(&mut self, ch: &mut Changes) -> Vec<(Row, isize)> {
+        let mut out = Vec::new();
+        let wm = self.watermark.unwrap_or_default();
+        for &s in &ch.leaving {
+            if let Some((trend, story)) = self.art_mut(s).emitted.take() {
+                ch.old_names.insert(trend);
+                out.push((self.article_row(s, trend, story), -1));
+            }
+        }
+        let mut new_rows: Map<Node, TrendRow> = Map::default();
+        let dirty: Vec<Slot> = ch.dirty_labels.iter().copied().collect();
+        for label in dirty {
+            let Some(members) = self.clusters.get(&label) else {
+                continue;
+            };
+            let members = members.clone();
+            let name = members
+                .iter()
+                .map(|s| {
+                    let a = self.art(*s);
+                    (a.doc.published_at, a.node)
+                })
+                .min()
+                .map(|(_, n)| n)
+                .unwrap_or_default();
+            for &s in &members {
+                let a = self.art(s);
+                let new = (name, a.story);
+                if a.emitted != Some(new) {
+                    if let Some((trend, story)) = a.emitted {
+                        ch.old_names.insert(trend);
+                        out.push((self.article_row(s, trend, story), -1));
+                    }
+                    out.push((self.article_row(s, name, new.1), 1));
+                    self.art_mut(s).emitted = Some(new);
+                }
+            }
+            if let Some(row) = self.trend_row(name, &members, wm) {
+                new_rows.insert(name, row);
+            }
+        }
+        for name in ch.old_names.iter() {
+            if !new_rows.contains_key(name) {
+                if let Some(row) = self.emitted_trends.remove(name) {
+                    out.push((Row::Trend(row), -1));
+                }
+            }
+        }
+        for (name, row) in new_rows {
+            match self.emitted_trends.get(&name) {
+                Some(old) if *old == row => {}
+                _ => {
+                    if let Some(old) = self.emitted_trends.insert(name, row.clone()) {
+                        out.push((Row::Trend(old), -1));
+                    }
+                    out.push((Row::Trend(row), 1));
+                }
+            }
+        }
+        // Articles that left give their slots back after the epoch.
+        for &s in &ch.leaving {
+            if self.by_node.get(&self.art(s).node).is_none_or(|x| *x != s) {
+                self.articles[s as usize] = None;
+                self.freed_now.push(s);
+            }
+        }
+        out
+    }
+
+    fn article_row(&self, s: Slot, trend: Node, story: Node) -> Row {
+        let a = self.art(s);
+        Row::TrendArticle(TrendArticleRow {
+            source: a.doc.key.source.clone(),
+            external_id: a.doc.key.external_id.clone(),
+            trend_id: trend_id(trend),
+            story_id: format!("d{story:016x}"),
+            published_at: a.doc.published_at,
+            title: a.doc.title.clone(),
+        })
+    }
+
+    /// `trend_state` over interned tokens (same definition, without re-tokenising titles).
+    fn trend_row(&self, name: Node, members: &[Slot], wm_minute: i64) -> Option<TrendRow> {
+        if members.is_empty() {
+            return None;
+        }
+        let mut word_count: Map<u32, u64> = Map::default();
+        for &s in members {
+            for &t in self.art(s).tokens.iter() {
+                *word_count.entry(t).or_insert(0) += 1;
+            }
+        }
+        let mut keywords: Vec<(u64, &str)> = word_count
+            .iter()
+            .map(|(t, n)| (*n, &*self.tokens.words[*t as usize]))
+            .collect();
+        keywords.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let keywords: Vec<String> = keywords
+            .into_iter()
+            .take(5)
+            .map(|(_, w)| w.to_string())
+            .collect();
+        let centrality = |s: Slot| -> u64 {
+            let tokens = &self.art(s).tokens;
+            let total: u64 = tokens.iter().map(|t| word_count[t]).sum();
+            total * 1_000_000 / (tokens.len() as u64 + 1)
+        };
+        let rep = members
+            .iter()
+            .map(|s| (*s, centrality(*s)))
+            .max_by(|(a, ca), (b, cb)| {
+                let (a, b) = (&self.art(*a).doc, &self.art(*b).doc);
+                ca.cmp(cb)
+                    .then((b.published_at, &b.key).cmp(&(a.published_at, &a.key)))
+            })
+            .map(|(s, _)| s)?;
+        let mut a1h = 0i64;
+        let mut a24h = 0i64;
+        let mut stories: Set<Node> = Set::default();
+        let mut sources: Set<&str> = Set::default();
+        let (mut first, mut last) = (TimestampMs::MAX, TimestampMs::MIN);
+        for &s in members {
+            let a = self.art(s);
+            match recency(wm_minute, minute_of(a.doc.published_at)) {
+                Recency::Hour => {
+                    a1h += 1;
+                    a24h += 1;
+                }
+                Recency::Day => a24h += 1,
+                Recency::Older => {}
+            }
+            stories.insert(a.story);
+            sources.insert(&a.doc.key.source);
+            first = first.min(a.doc.published_at);
+            last = last.max(a.doc.published_at);
+        }
+        let rising_score = (a1h + 1) * 23_000_000 / (a24h - a1h + 23);
+        Some(TrendRow {
+            trend_id: trend_id(name),
+            headline: self.art(rep).doc.title.clone(),
+            keywords,
+            article_count: members.len() as u64,
+            story_count: stories.len() as u64,
+            source_count: sources.len() as u64,
+            first_published_at: first,
+            last_published_at: last,
+            articles_1h: a1h as u64,
+            articles_24h: a24h as u64,
+            rising_score,
+        })
+    }
+}
