@@ -447,37 +447,39 @@ impl TrendIndex {
         }
         crossed_up.sort_unstable();
         crossed_down.sort_unstable();
-        let mut removed: Vec<(Slot, Slot)> = Vec::new();
+        // A word over the cap now: the surviving pairs that shared it stay edges only if they
+        // still share a word under the cap. Each holder filters its own list once.
+        let mut holders: Vec<Slot> = Vec::new();
         for t in crossed_up {
-            self.next_stamp();
-            let now = self.stamp_now;
-            for &a in &self.tokens.postings[t as usize] {
-                self.stamp[a as usize] = now;
-            }
-            for &a in &self.tokens.postings[t as usize] {
-                if self.role[a as usize] != SURVIVOR {
-                    continue;
-                }
-                for &b in &self.art(a).adj {
-                    if b > a
-                        && self.stamp[b as usize] == now
-                        && self.role[b as usize] == SURVIVOR
-                        && !self.candidates(a, b)
-                    {
-                        removed.push((a, b));
+            holders.extend(
+                self.tokens.postings[t as usize]
+                    .iter()
+                    .copied()
+                    .filter(|s| self.role[*s as usize] == SURVIVOR),
+            );
+        }
+        holders.sort_unstable();
+        holders.dedup();
+        for a in holders {
+            let adj = std::mem::take(&mut self.art_mut(a).adj);
+            let mut kept = Vec::with_capacity(adj.len());
+            let mut lost = false;
+            for b in adj {
+                if self.candidates(a, b) {
+                    kept.push(b);
+                } else {
+                    lost = true;
+                    if a < b {
+                        ch.edges.push((a, b, false));
+                        ch.survivor_edges_removed = true;
                     }
                 }
             }
-        }
-        removed.sort_unstable();
-        removed.dedup();
-        for (a, b) in removed {
-            remove_sorted(&mut self.art_mut(a).adj, b);
-            remove_sorted(&mut self.art_mut(b).adj, a);
-            remove_sorted(&mut self.art_mut(a).dup, b);
-            remove_sorted(&mut self.art_mut(b).dup, a);
-            ch.edges.push((a, b, false));
-            ch.survivor_edges_removed = true;
+            let art = self.art_mut(a);
+            if lost {
+                art.dup.retain(|b| kept.binary_search(b).is_ok());
+            }
+            art.adj = kept;
         }
         let sim = self.config.similarity;
         for t in crossed_down {
@@ -503,14 +505,27 @@ impl TrendIndex {
                 }
             }
         }
+        // New edges are appended, then every touched list is sorted once.
+        let mut touched: Vec<Slot> = Vec::new();
         for (a, b, dup) in found {
-            insert_sorted(&mut self.art_mut(a).adj, b);
-            insert_sorted(&mut self.art_mut(b).adj, a);
-            if dup {
-                insert_sorted(&mut self.art_mut(a).dup, b);
-                insert_sorted(&mut self.art_mut(b).dup, a);
+            for (x, y) in [(a, b), (b, a)] {
+                let art = self.art_mut(x);
+                if art.adj.last().is_some_and(|l| *l > y) {
+                    touched.push(x);
+                }
+                art.adj.push(y);
+                if dup {
+                    art.dup.push(y);
+                }
             }
             ch.edges.push((a, b, true));
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for x in touched {
+            let art = self.art_mut(x);
+            art.adj.sort_unstable();
+            art.dup.sort_unstable();
         }
     }
 
