@@ -186,22 +186,6 @@ impl TrendIndex {
         }
     }
 
-    /// Live articles in the window.
-    pub fn live(&self) -> usize {
-        self.clusters.values().map(Vec::len).sum()
-    }
-
-    /// Similarity edges among live articles.
-    pub fn edges(&self) -> usize {
-        self.articles
-            .iter()
-            .flatten()
-            .filter(|a| a.live)
-            .map(|a| a.adj.len())
-            .sum::<usize>()
-            / 2
-    }
-
     fn art(&self, s: Slot) -> &Article {
         self.articles[s as usize]
             .as_ref()
