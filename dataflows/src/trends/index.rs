@@ -18,9 +18,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::similarity::{is_near_duplicate, jaccard};
-use super::{minute_of, recency, trend_id, Doc, Node, Recency, TrendArticleRow, TrendConfig};
+use super::{
+    minute_of, recency, trend_id, trend_row, Doc, Member, Node, TrendArticleRow, TrendConfig,
+};
 use super::{TrendRow, MINUTE_MS};
-use crate::event::TimestampMs;
 use crate::keyed::StateHasher;
 use crate::output::Row;
 
@@ -952,74 +953,20 @@ impl TrendIndex {
         })
     }
 
-    /// `trend_state` over interned tokens (same definition, without re-tokenising titles).
+    /// The trend's row by the shared definition, over interned words (no re-tokenising).
     fn trend_row(&self, name: Node, members: &[Slot], wm_minute: i64) -> Option<TrendRow> {
-        if members.is_empty() {
-            return None;
-        }
-        let mut word_count: Map<u32, u64> = Map::default();
-        for &s in members {
-            for &t in self.art(s).tokens.iter() {
-                *word_count.entry(t).or_insert(0) += 1;
-            }
-        }
-        let mut keywords: Vec<(u64, &str)> = word_count
+        let members: Vec<Member<'_, u32>> = members
             .iter()
-            .map(|(t, n)| (*n, &*self.tokens.words[*t as usize]))
-            .collect();
-        keywords.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        let keywords: Vec<String> = keywords
-            .into_iter()
-            .take(5)
-            .map(|(_, w)| w.to_string())
-            .collect();
-        let centrality = |s: Slot| -> u64 {
-            let tokens = &self.art(s).tokens;
-            let total: u64 = tokens.iter().map(|t| word_count[t]).sum();
-            total * 1_000_000 / (tokens.len() as u64 + 1)
-        };
-        let rep = members
-            .iter()
-            .map(|s| (*s, centrality(*s)))
-            .max_by(|(a, ca), (b, cb)| {
-                let (a, b) = (&self.art(*a).doc, &self.art(*b).doc);
-                ca.cmp(cb)
-                    .then((b.published_at, &b.key).cmp(&(a.published_at, &a.key)))
-            })
-            .map(|(s, _)| s)?;
-        let mut a1h = 0i64;
-        let mut a24h = 0i64;
-        let mut stories: Set<Node> = Set::default();
-        let mut sources: Set<&str> = Set::default();
-        let (mut first, mut last) = (TimestampMs::MAX, TimestampMs::MIN);
-        for &s in members {
-            let a = self.art(s);
-            match recency(wm_minute, minute_of(a.doc.published_at)) {
-                Recency::Hour => {
-                    a1h += 1;
-                    a24h += 1;
+            .map(|s| {
+                let a = self.art(*s);
+                Member {
+                    doc: &a.doc,
+                    recency: recency(wm_minute, minute_of(a.doc.published_at)),
+                    story: a.story,
+                    words: &a.tokens,
                 }
-                Recency::Day => a24h += 1,
-                Recency::Older => {}
-            }
-            stories.insert(a.story);
-            sources.insert(&a.doc.key.source);
-            first = first.min(a.doc.published_at);
-            last = last.max(a.doc.published_at);
-        }
-        let rising_score = (a1h + 1) * 23_000_000 / (a24h - a1h + 23);
-        Some(TrendRow {
-            trend_id: trend_id(name),
-            headline: self.art(rep).doc.title.clone(),
-            keywords,
-            article_count: members.len() as u64,
-            story_count: stories.len() as u64,
-            source_count: sources.len() as u64,
-            first_published_at: first,
-            last_published_at: last,
-            articles_1h: a1h as u64,
-            articles_24h: a24h as u64,
-            rising_score,
-        })
+            })
+            .collect();
+        trend_row(name, &members, |t| &*self.tokens.words[*t as usize])
     }
 }

@@ -31,7 +31,7 @@ use timely::progress::Timestamp;
 
 use crate::event::{Article, ArticleKey, Change, Record, TimestampMs};
 use crate::hash::fnv1a;
-use crate::keyed::Stash;
+use crate::keyed::{Stash, StateHasher};
 use crate::output::Row;
 use crate::upsert::upsert;
 
@@ -262,56 +262,90 @@ where
 
 /// The state of one trend from its members `(doc, recency, near-duplicate group)`.
 pub fn trend_state(label: Node, members: &[(&Doc, Recency, Node)]) -> Option<TrendRow> {
-    use std::collections::{BTreeMap, BTreeSet};
+    let words: Vec<Vec<String>> = members.iter().map(|m| text::features(&m.0.title)).collect();
+    let members: Vec<Member<'_, String>> = members
+        .iter()
+        .zip(&words)
+        .map(|((doc, recency, story), words)| Member {
+            doc,
+            recency: *recency,
+            story: *story,
+            words,
+        })
+        .collect();
+    trend_row(label, &members, String::as_str)
+}
+
+/// One member of a trend as [`trend_row`] reads it: `words` are its distinct words, in any
+/// representation that `word` spells out.
+pub struct Member<'a, W> {
+    pub doc: &'a Doc,
+    pub recency: Recency,
+    /// Near-duplicate group.
+    pub story: Node,
+    pub words: &'a [W],
+}
+
+/// The `trends` row of the trend named `label` (the definition, shared by the oracle and the
+/// incremental state).
+pub fn trend_row<'w, W: Eq + std::hash::Hash + 'w>(
+    label: Node,
+    members: &[Member<'w, W>],
+    word: impl Fn(&'w W) -> &'w str,
+) -> Option<TrendRow> {
+    use std::collections::{HashMap, HashSet};
     if members.is_empty() {
         return None;
     }
-    let mut word_count: BTreeMap<String, u64> = BTreeMap::new();
-    let tokens: Vec<BTreeSet<String>> = members
-        .iter()
-        .map(|(doc, _, _)| text::tokens(&doc.title).into_iter().collect())
-        .collect();
-    for set in &tokens {
-        for w in set {
-            *word_count.entry(w.clone()).or_insert(0) += 1;
+    let mut word_count: HashMap<&W, u64, StateHasher> = HashMap::default();
+    for m in members {
+        for w in m.words {
+            *word_count.entry(w).or_insert(0) += 1;
         }
     }
-    let mut keywords: Vec<(&String, &u64)> = word_count.iter().collect();
-    keywords.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut keywords: Vec<(u64, &str)> = word_count.iter().map(|(w, n)| (*n, word(w))).collect();
+    keywords.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let keywords: Vec<String> = keywords
         .into_iter()
         .take(5)
-        .map(|(w, _)| w.clone())
+        .map(|(_, w)| w.to_string())
         .collect();
     // Representative: highest mean share of its words across the trend; ties → earliest.
-    let centrality = |set: &BTreeSet<String>| -> u64 {
-        let total: u64 = set.iter().map(|w| word_count[w]).sum();
-        total * 1_000_000 / (set.len() as u64 + 1)
+    let centrality = |m: &Member<'_, W>| -> u64 {
+        let total: u64 = m.words.iter().map(|w| word_count[&w]).sum();
+        total * 1_000_000 / (m.words.len() as u64 + 1)
     };
-    let (rep, _) = members
+    let rep = members
         .iter()
-        .zip(&tokens)
-        .map(|((doc, _, _), set)| (doc, centrality(set)))
+        .map(|m| (m.doc, centrality(m)))
         .max_by(|(a, ca), (b, cb)| {
             ca.cmp(cb)
                 .then((b.published_at, &b.key).cmp(&(a.published_at, &a.key)))
-        })?;
-    let a1h = members.iter().filter(|m| m.1 == Recency::Hour).count() as i64;
-    let a24h = members.iter().filter(|m| m.1 >= Recency::Day).count() as i64;
+        })
+        .map(|(doc, _)| doc)?;
+    let a1h = members
+        .iter()
+        .filter(|m| m.recency == Recency::Hour)
+        .count() as i64;
+    let a24h = members.iter().filter(|m| m.recency >= Recency::Day).count() as i64;
     let rising_score = (a1h + 1) * 23_000_000 / (a24h - a1h + 23);
     Some(TrendRow {
         trend_id: trend_id(label),
         headline: rep.title.clone(),
         keywords,
         article_count: members.len() as u64,
-        story_count: members.iter().map(|m| m.2).collect::<BTreeSet<_>>().len() as u64,
+        story_count: members
+            .iter()
+            .map(|m| m.story)
+            .collect::<HashSet<_>>()
+            .len() as u64,
         source_count: members
             .iter()
-            .map(|m| &m.0.key.source)
-            .collect::<BTreeSet<_>>()
+            .map(|m| &m.doc.key.source)
+            .collect::<HashSet<_, StateHasher>>()
             .len() as u64,
-        first_published_at: members.iter().map(|m| m.0.published_at).min()?,
-        last_published_at: members.iter().map(|m| m.0.published_at).max()?,
+        first_published_at: members.iter().map(|m| m.doc.published_at).min()?,
+        last_published_at: members.iter().map(|m| m.doc.published_at).max()?,
         articles_1h: a1h as u64,
         articles_24h: a24h as u64,
         rising_score,
