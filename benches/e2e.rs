@@ -395,14 +395,24 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank - 1]
 }
 
-fn latency_summary(mut ms: Vec<f64>) -> Value {
+/// Nearest-rank p50/p99 and the maximum; short series (≤ 1,000) also keep every sample in
+/// arrival order, so that outliers can be placed.
+fn latency_summary(samples: Vec<f64>) -> Value {
+    let mut ms = samples.clone();
     ms.sort_by(f64::total_cmp);
-    json!({
+    let mut v = json!({
         "count": ms.len(),
         "p50_ms": percentile(&ms, 0.50),
         "p99_ms": percentile(&ms, 0.99),
         "max_ms": ms.last().copied().unwrap_or(f64::NAN),
-    })
+    });
+    if samples.len() <= 1000 {
+        v["samples_ms"] = json!(samples
+            .iter()
+            .map(|x| (x * 10.0).round() / 10.0)
+            .collect::<Vec<f64>>());
+    }
+    v
 }
 
 /// Cold load of `file` into `sinks_kind` (and, for `incremental`, timed batches after it).

@@ -299,15 +299,8 @@ fn snapshot_rows<'scope>(
                 let mut stash = dataflows::keyed::Stash::<u64, Row>::default();
                 move |(input, frontier), _output| {
                     input.for_each(|cap, data| stash.absorb(&cap, data));
-                    stash.complete(frontier, |cap, rows| {
-                        // Consolidate by hashing: cheaper than sorting whole rows.
-                        let mut net: HashMap<Row, isize, dataflows::keyed::StateHasher> =
-                            HashMap::default();
-                        for (row, d) in rows {
-                            *net.entry(row).or_insert(0) += d;
-                        }
-                        let updates: Vec<(Row, isize)> =
-                            net.into_iter().filter(|(_, d)| *d != 0).collect();
+                    stash.complete(frontier, |cap, mut updates| {
+                        dataflows::keyed::consolidate(&mut updates);
                         if !updates.is_empty() {
                             let _ = out.send(Output::Rows(*cap.time(), updates));
                         }

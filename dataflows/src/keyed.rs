@@ -42,8 +42,16 @@ impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
         for c in cap.retain_stamp(0).iter() {
             self.caps.insert(c.clone());
         }
-        for (x, t, r) in data.drain(..) {
-            self.pending.entry(t).or_default().push((x, r));
+        // A batch usually holds one time: append each run of equal times in one go.
+        let mut drained = data.drain(..).peekable();
+        while let Some((x, t, r)) = drained.next() {
+            let run = drained.len() + 1;
+            let stashed = self.pending.entry(t.clone()).or_default();
+            stashed.reserve(run);
+            stashed.push((x, r));
+            while let Some((x, _, r)) = drained.next_if(|(_, u, _)| *u == t) {
+                stashed.push((x, r));
+            }
         }
     }
 
@@ -65,6 +73,52 @@ impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
     }
 }
 
+/// The updates of one key at one completed time, as [`keyed_fold`] hands them to its fold: an
+/// iterator over references into the time's updates (grouping moves only `(hash, index)` pairs,
+/// not the updates themselves).
+pub struct Group<'a, K, V> {
+    updates: &'a [Update<K, V>],
+    order: &'a [(u64, u32)],
+}
+
+impl<K, V> Clone for Group<'_, K, V> {
+    fn clone(&self) -> Self {
+        Group {
+            updates: self.updates,
+            order: self.order,
+        }
+    }
+}
+
+impl<'a, K, V> Iterator for Group<'a, K, V> {
+    type Item = &'a Update<K, V>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (&(_, i), rest) = self.order.split_first()?;
+        self.order = rest;
+        Some(&self.updates[i as usize])
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.order.len(), Some(self.order.len()))
+    }
+}
+
+/// The indices of `updates` ordered by the hash of the key, equal hashes by key: the keys'
+/// groups become contiguous runs of the result.
+fn group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)> {
+    let mut order: Vec<(u64, u32)> = updates
+        .iter()
+        .enumerate()
+        .map(|(i, ((k, _), _))| (k.hashed().into(), i as u32))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| updates[a.1 as usize].0 .0.cmp(&updates[b.1 as usize].0 .0))
+    });
+    order
+}
+
 /// For each key, `fold(key, state, updates, output)` sees the key's updates of one completed
 /// time (times in order) and pushes the output changes at that time. Updates arrive as sent,
 /// not consolidated (the same value may come twice, or with opposite signs), so `fold` must
@@ -81,7 +135,7 @@ where
     V: ExchangeData,
     S: Default + PartialEq + 'static,
     O: ExchangeData,
-    F: FnMut(&K, &mut S, &[Update<K, V>], &mut Vec<(O, isize)>) + 'static,
+    F: FnMut(&K, &mut S, Group<'_, K, V>, &mut Vec<(O, isize)>) + 'static,
 {
     let exchange = Exchange::new(|((k, _), _, _): &((K, V), T, isize)| k.hashed().into());
     input
@@ -95,25 +149,20 @@ where
                 input.for_each(|cap, data| stash.absorb(&cap, data));
                 stash.complete(frontier, |cap, updates| {
                     let time = cap.time().clone();
-                    // Group by key: sort by the key's hash, comparing keys only on equal hashes.
-                    let mut updates: Vec<(u64, Update<K, V>)> = updates
-                        .into_iter()
-                        .map(|u| (u.0 .0.hashed().into(), u))
-                        .collect();
-                    updates.sort_unstable_by(|a, b| {
-                        a.0.cmp(&b.0).then_with(|| a.1 .0 .0.cmp(&b.1 .0 .0))
-                    });
-                    let updates: Vec<Update<K, V>> = updates.into_iter().map(|(_, u)| u).collect();
+                    let order = group_order(&updates);
                     let mut session = output.session(&cap);
                     let mut start = 0;
-                    while start < updates.len() {
-                        let key = &updates[start].0 .0;
+                    while start < order.len() {
+                        let key = &updates[order[start].1 as usize].0 .0;
                         let end = start
-                            + updates[start..]
+                            + order[start..]
                                 .iter()
-                                .take_while(|((k, _), _)| k == key)
+                                .take_while(|(_, i)| &updates[*i as usize].0 .0 == key)
                                 .count();
-                        let group = &updates[start..end];
+                        let group = Group {
+                            updates: &updates,
+                            order: &order[start..end],
+                        };
                         match state.get_mut(key) {
                             Some(s) => {
                                 fold(key, s, group, &mut out);
@@ -136,4 +185,102 @@ where
             }
         })
         .as_collection()
+}
+
+/// Sums the diffs of equal values and drops the values whose diffs sum to zero, in place (the
+/// order of what remains is unspecified). Grouping sorts `(hash, index)` pairs, so the values
+/// themselves move at most once: cheaper than a hash map or a sort of large values that rarely
+/// cancel.
+pub fn consolidate<D: std::hash::Hash + Eq>(updates: &mut Vec<(D, isize)>) {
+    use std::hash::BuildHasher;
+    let hasher = StateHasher::default();
+    let mut order: Vec<(u64, u32)> = updates
+        .iter()
+        .enumerate()
+        .map(|(i, (d, _))| (hasher.hash_one(d), i as u32))
+        .collect();
+    order.sort_unstable();
+    let mut start = 0;
+    while start < order.len() {
+        let hash = order[start].0;
+        let end = start
+            + order[start..]
+                .iter()
+                .take_while(|(h, _)| *h == hash)
+                .count();
+        // Equal values have equal hashes; a run of one (the usual case) has nothing to merge.
+        for a in start..end.saturating_sub(1) {
+            let ia = order[a].1 as usize;
+            if updates[ia].1 == 0 {
+                continue;
+            }
+            for &(_, ib) in &order[a + 1..end] {
+                let ib = ib as usize;
+                if updates[ib].1 != 0 && updates[ia].0 == updates[ib].0 {
+                    updates[ia].1 += std::mem::take(&mut updates[ib].1);
+                }
+            }
+        }
+        start = end;
+    }
+    updates.retain(|(_, d)| *d != 0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// A value whose hash ignores its second half: distinct values collide on purpose.
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+    struct Colliding(u8, u8);
+
+    impl std::hash::Hash for Colliding {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.0.hash(state);
+        }
+    }
+
+    #[test]
+    fn consolidate_sums_equal_values_and_drops_zeros() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for _ in 0..500 {
+            let n = rng.gen_range(0..60);
+            let mut updates: Vec<(Colliding, isize)> = (0..n)
+                .map(|_| {
+                    let v = Colliding(rng.gen_range(0..4), rng.gen_range(0..3));
+                    (v, rng.gen_range(-2..=2))
+                })
+                .collect();
+            let mut expected: BTreeMap<Colliding, isize> = BTreeMap::new();
+            for (v, d) in &updates {
+                *expected.entry(v.clone()).or_insert(0) += d;
+            }
+            expected.retain(|_, d| *d != 0);
+            consolidate(&mut updates);
+            let got: BTreeMap<Colliding, isize> = updates.iter().cloned().collect();
+            assert_eq!(got.len(), updates.len(), "a value left twice: {updates:?}");
+            assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn group_order_makes_each_key_one_run() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let updates: Vec<Update<u32, u32>> =
+            (0..300).map(|i| ((rng.gen_range(0..40), i), 1)).collect();
+        let order = group_order(&updates);
+        let keys: Vec<u32> = order
+            .iter()
+            .map(|(_, i)| updates[*i as usize].0 .0)
+            .collect();
+        let mut runs: Vec<u32> = keys.clone();
+        runs.dedup();
+        let distinct: std::collections::BTreeSet<u32> = keys.iter().copied().collect();
+        assert_eq!(runs.len(), distinct.len(), "a key split over two runs");
+        let mut seen: Vec<u32> = order.iter().map(|(_, i)| *i).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..300).collect::<Vec<u32>>());
+    }
 }
