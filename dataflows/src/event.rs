@@ -157,6 +157,21 @@ pub struct Record<P> {
     pub change: Change<P>,
 }
 
+impl<P> Record<P> {
+    /// The same record with its payload (if any) mapped by `f`.
+    pub fn map<Q>(self, f: impl FnOnce(P) -> Q) -> Record<Q> {
+        Record {
+            seq: self.seq,
+            version: self.version,
+            change: match self.change {
+                Change::Upsert(p) => Change::Upsert(f(p)),
+                Change::Delete => Change::Delete,
+                Change::Tombstone => Change::Tombstone,
+            },
+        }
+    }
+}
+
 /// A decoded event of either kind, with its identity.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Event {

@@ -236,7 +236,9 @@ pub fn metrics<'scope, T>(
 where
     T: Timestamp + Lattice + TotalOrder,
 {
-    let current = upsert(records);
+    // Shared payloads: the replace rule's state, its output and the rows built from it clone
+    // a pointer, not the answer.
+    let current = upsert(records.map(|(id, r)| (id, r.map(std::sync::Arc::new))));
     let star = current.clone().flat_map(|(id, r)| star_rows(&id, &r));
     let daily = keyed_fold(
         current.flat_map(|(_id, r)| {
