@@ -192,7 +192,7 @@ fn correction_and_delete_flow_through_every_table() {
             },
         )
     };
-    let epochs = vec![
+    let epochs = [
         vec![ev(0, 1, Change::Upsert(v1.clone()))],
         vec![ev(1, 2, Change::Upsert(v2.clone()))],
         vec![ev(2, 3, Change::Delete)],
