@@ -42,17 +42,7 @@ impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
         for c in cap.retain_stamp(0).iter() {
             self.caps.insert(c.clone());
         }
-        // A batch usually holds one time: append each run of equal times in one go.
-        let mut drained = data.drain(..).peekable();
-        while let Some((x, t, r)) = drained.next() {
-            let run = drained.len() + 1;
-            let stashed = self.pending.entry(t.clone()).or_default();
-            stashed.reserve(run);
-            stashed.push((x, r));
-            while let Some((x, _, r)) = drained.next_if(|(_, u, _)| *u == t) {
-                stashed.push((x, r));
-            }
-        }
+        stash_by_time(&mut self.pending, data);
     }
 
     /// Hands each time the `frontier` has passed, in time order, to `act` with a capability
@@ -70,6 +60,30 @@ impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
             act(self.caps.delayed(&time), updates);
         }
         self.caps.downgrade(self.pending.keys().next());
+    }
+}
+
+/// Moves a batch of updates into `pending` under their times. A batch usually holds one time:
+/// then room for all of it is reserved at once. Each run of equal times costs one map lookup.
+fn stash_by_time<T: Ord + Clone, X>(
+    pending: &mut BTreeMap<T, Vec<(X, isize)>>,
+    data: &mut Vec<(X, T, isize)>,
+) {
+    if let (Some(first), Some(last)) = (data.first(), data.last()) {
+        if first.1 == last.1 {
+            pending
+                .entry(first.1.clone())
+                .or_default()
+                .reserve(data.len());
+        }
+    }
+    let mut drained = data.drain(..).peekable();
+    while let Some((x, t, r)) = drained.next() {
+        let stashed = pending.entry(t.clone()).or_default();
+        stashed.push((x, r));
+        while let Some((x, _, r)) = drained.next_if(|(_, u, _)| *u == t) {
+            stashed.push((x, r));
+        }
     }
 }
 
@@ -104,13 +118,18 @@ impl<'a, K, V> Iterator for Group<'a, K, V> {
     }
 }
 
+/// An update's position, as kept in the grouping orders.
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("at most 2^32 updates per time and operator")
+}
+
 /// The indices of `updates` ordered by the hash of the key, equal hashes by key: the keys'
 /// groups become contiguous runs of the result.
 fn group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)> {
     let mut order: Vec<(u64, u32)> = updates
         .iter()
         .enumerate()
-        .map(|(i, ((k, _), _))| (k.hashed().into(), i as u32))
+        .map(|(i, ((k, _), _))| (k.hashed().into(), index(i)))
         .collect();
     order.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0)
@@ -197,7 +216,7 @@ pub fn consolidate<D: std::hash::Hash + Eq>(updates: &mut Vec<(D, isize)>) {
     let mut order: Vec<(u64, u32)> = updates
         .iter()
         .enumerate()
-        .map(|(i, (d, _))| (hasher.hash_one(d), i as u32))
+        .map(|(i, (d, _))| (hasher.hash_one(d), index(i)))
         .collect();
     order.sort_unstable();
     let mut start = 0;
@@ -266,21 +285,67 @@ mod tests {
     }
 
     #[test]
-    fn group_order_makes_each_key_one_run() {
+    fn group_order_makes_each_key_one_run_even_when_hashes_collide() {
         let mut rng = StdRng::seed_from_u64(5);
-        let updates: Vec<Update<u32, u32>> =
-            (0..300).map(|i| ((rng.gen_range(0..40), i), 1)).collect();
-        let order = group_order(&updates);
-        let keys: Vec<u32> = order
-            .iter()
-            .map(|(_, i)| updates[*i as usize].0 .0)
+        for _ in 0..200 {
+            let n = rng.gen_range(0..300u32);
+            let updates: Vec<Update<Colliding, u32>> = (0..n)
+                .map(|i| ((Colliding(rng.gen_range(0..5), rng.gen_range(0..4)), i), 1))
+                .collect();
+            let order = group_order(&updates);
+            let keys: Vec<Colliding> = order
+                .iter()
+                .map(|(_, i)| updates[*i as usize].0 .0.clone())
+                .collect();
+            let mut runs = keys.clone();
+            runs.dedup();
+            let distinct: std::collections::BTreeSet<Colliding> = keys.iter().cloned().collect();
+            assert_eq!(runs.len(), distinct.len(), "a key split over two runs");
+            let mut seen: Vec<u32> = order.iter().map(|(_, i)| *i).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..n).collect::<Vec<u32>>());
+        }
+    }
+
+    #[test]
+    fn consolidate_long_runs_of_one_value() {
+        let mut updates: Vec<(Colliding, isize)> = (0..1000)
+            .map(|i| (Colliding(1, (i % 2) as u8), if i % 3 == 0 { -1 } else { 1 }))
             .collect();
-        let mut runs: Vec<u32> = keys.clone();
-        runs.dedup();
-        let distinct: std::collections::BTreeSet<u32> = keys.iter().copied().collect();
-        assert_eq!(runs.len(), distinct.len(), "a key split over two runs");
-        let mut seen: Vec<u32> = order.iter().map(|(_, i)| *i).collect();
-        seen.sort_unstable();
-        assert_eq!(seen, (0..300).collect::<Vec<u32>>());
+        let mut expected: BTreeMap<Colliding, isize> = BTreeMap::new();
+        for (v, d) in &updates {
+            *expected.entry(v.clone()).or_insert(0) += d;
+        }
+        expected.retain(|_, d| *d != 0);
+        consolidate(&mut updates);
+        assert_eq!(
+            updates.iter().cloned().collect::<BTreeMap<_, _>>(),
+            expected
+        );
+        assert_eq!(updates.len(), expected.len());
+    }
+
+    #[test]
+    fn stash_by_time_keeps_every_update_under_its_time() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut pending: BTreeMap<u8, Vec<(u32, isize)>> = BTreeMap::new();
+        let mut expected: BTreeMap<u8, Vec<(u32, isize)>> = BTreeMap::new();
+        for batch in 0..50u32 {
+            let mut data: Vec<(u32, u8, isize)> = (0..rng.gen_range(0..40))
+                .map(|i| (batch * 100 + i, rng.gen_range(0..4), 1))
+                .collect();
+            for (x, t, r) in &data {
+                expected.entry(*t).or_default().push((*x, *r));
+            }
+            stash_by_time(&mut pending, &mut data);
+            assert!(data.is_empty());
+        }
+        assert_eq!(pending, expected);
+        let total: usize = expected.values().map(Vec::len).sum();
+        let capacity: usize = pending.values().map(Vec::capacity).sum();
+        assert!(
+            capacity <= 4 * total + 64,
+            "capacity {capacity} for {total} updates"
+        );
     }
 }
