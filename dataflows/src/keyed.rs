@@ -123,19 +123,28 @@ fn index(i: usize) -> u32 {
     u32::try_from(i).expect("at most 2^32 updates per time and operator")
 }
 
-/// The indices of `updates` ordered by the hash of the key, equal hashes by key: the keys'
-/// groups become contiguous runs of the result.
-fn group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)> {
-    let mut order: Vec<(u64, u32)> = updates
+/// The indices of `items` ordered by `hash` of their key, equal hashes by the key itself: equal
+/// keys become contiguous runs of the result. Only `(hash, index)` pairs move.
+fn hash_order<I, K: Ord + ?Sized>(
+    items: &[I],
+    key: impl Fn(&I) -> &K,
+    hash: impl Fn(&K) -> u64,
+) -> Vec<(u64, u32)> {
+    let mut order: Vec<(u64, u32)> = items
         .iter()
         .enumerate()
-        .map(|(i, ((k, _), _))| (k.hashed().into(), index(i)))
+        .map(|(i, item)| (hash(key(item)), index(i)))
         .collect();
     order.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0)
-            .then_with(|| updates[a.1 as usize].0 .0.cmp(&updates[b.1 as usize].0 .0))
+            .then_with(|| key(&items[a.1 as usize]).cmp(key(&items[b.1 as usize])))
     });
     order
+}
+
+/// [`hash_order`] of a time's updates by their key, hashed as the exchange hashes it.
+fn group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)> {
+    hash_order(updates, |((k, _), _)| k, |k| k.hashed().into())
 }
 
 /// For each key, `fold(key, state, updates, output)` sees the key's updates of one completed
@@ -207,38 +216,24 @@ where
 }
 
 /// Sums the diffs of equal values and drops the values whose diffs sum to zero, in place (the
-/// order of what remains is unspecified). Grouping sorts `(hash, index)` pairs, so the values
-/// themselves move at most once: cheaper than a hash map or a sort of large values that rarely
-/// cancel.
-pub fn consolidate<D: std::hash::Hash + Eq>(updates: &mut Vec<(D, isize)>) {
+/// order of what remains is unspecified). Equal values are found as runs of [`hash_order`], so
+/// the values themselves move at most once: cheaper than a hash map or a sort of large values
+/// that rarely cancel.
+pub fn consolidate<D: std::hash::Hash + Ord>(updates: &mut Vec<(D, isize)>) {
     use std::hash::BuildHasher;
     let hasher = StateHasher::default();
-    let mut order: Vec<(u64, u32)> = updates
-        .iter()
-        .enumerate()
-        .map(|(i, (d, _))| (hasher.hash_one(d), index(i)))
-        .collect();
-    order.sort_unstable();
+    let order = hash_order(updates, |(d, _)| d, |d| hasher.hash_one(d));
     let mut start = 0;
     while start < order.len() {
-        let hash = order[start].0;
-        let end = start
-            + order[start..]
-                .iter()
-                .take_while(|(h, _)| *h == hash)
-                .count();
-        // Equal values have equal hashes; a run of one (the usual case) has nothing to merge.
-        for a in start..end.saturating_sub(1) {
-            let ia = order[a].1 as usize;
-            if updates[ia].1 == 0 {
-                continue;
-            }
-            for &(_, ib) in &order[a + 1..end] {
-                let ib = ib as usize;
-                if updates[ib].1 != 0 && updates[ia].0 == updates[ib].0 {
-                    updates[ia].1 += std::mem::take(&mut updates[ib].1);
-                }
-            }
+        let (hash, first) = order[start];
+        let mut end = start + 1;
+        while end < order.len()
+            && order[end].0 == hash
+            && updates[order[end].1 as usize].0 == updates[first as usize].0
+        {
+            let d = std::mem::take(&mut updates[order[end].1 as usize].1);
+            updates[first as usize].1 += d;
+            end += 1;
         }
         start = end;
     }
