@@ -11,7 +11,7 @@
 // - `batches` (100) × `batch` (1000): incremental epochs after the load;
 // - `articles` (200000): article lines through dedup and trend clustering;
 // - `kafka_rate` (5000) events/s for `kafka_secs` (20) s, epochs of at most `kafka_epoch_ms`
-//   (1000, the CLI default);
+//   (1000, the CLI default) and at least `kafka_epoch_min_ms` (100, the CLI default);
 // - `workers` (2); `phases` (all: cold-none,cold-postgres,cold-parquet,incremental-none,
 //   incremental-postgres,articles,kafka,duckdb,pathway).
 // Services: PostgreSQL at `TRENDFLOW_BENCH_POSTGRES` (default postgres://postgres@127.0.0.1:5432),
@@ -50,6 +50,7 @@ struct Params {
     kafka_rate: u64,
     kafka_secs: u64,
     kafka_epoch_ms: u64,
+    kafka_epoch_min_ms: u64,
     workers: usize,
     phases: Vec<String>,
     smoke: bool,
@@ -81,6 +82,7 @@ impl Params {
                 kafka_rate: 500,
                 kafka_secs: 2,
                 kafka_epoch_ms: 200,
+                kafka_epoch_min_ms: 100,
                 workers: 2,
                 phases: "cold-none,cold-postgres,cold-parquet,incremental-none,incremental-postgres,articles,kafka"
                     .split(',')
@@ -97,6 +99,7 @@ impl Params {
             kafka_rate: num("kafka_rate", 5_000),
             kafka_secs: num("kafka_secs", 20),
             kafka_epoch_ms: num("kafka_epoch_ms", 1_000),
+            kafka_epoch_min_ms: num("kafka_epoch_min_ms", 100),
             workers: num("workers", 2) as usize,
             phases: get("phases", ALL_PHASES)
                 .split(',')
@@ -116,6 +119,7 @@ impl Params {
             format!("--kafka_rate={}", self.kafka_rate),
             format!("--kafka_secs={}", self.kafka_secs),
             format!("--kafka_epoch_ms={}", self.kafka_epoch_ms),
+            format!("--kafka_epoch_min_ms={}", self.kafka_epoch_min_ms),
             format!("--workers={}", self.workers),
         ]
     }
@@ -547,6 +551,7 @@ fn phase_kafka(p: &Params) -> Value {
             topics: vec![(topic.clone(), EventKind::CollectorResult)],
             group_id: format!("bench-{}", std::process::id()),
             epoch_interval: Duration::from_millis(p.kafka_epoch_ms),
+            epoch_min: Duration::from_millis(p.kafka_epoch_min_ms),
             epoch_events: 100_000,
             until_caught_up: false,
             committed: Vec::new(),
@@ -642,6 +647,7 @@ fn phase_kafka(p: &Params) -> Value {
         "produce_seconds": produce_secs,
         "achieved_rate_per_s": sent as f64 / produce_secs,
         "epoch_interval_ms": p.kafka_epoch_ms,
+        "epoch_min_ms": p.kafka_epoch_min_ms,
         "epochs_committed": commits.len(),
         "freshness": latency_summary(latencies),
         "peak_rss_bytes": proc_bytes("VmHWM:"),
@@ -899,7 +905,7 @@ fn main() {
         "machine": machine(),
         "params": {
             "events": p.events, "batches": p.batches, "batch": p.batch, "articles": p.articles,
-            "kafka_rate": p.kafka_rate, "kafka_secs": p.kafka_secs, "kafka_epoch_ms": p.kafka_epoch_ms,
+            "kafka_rate": p.kafka_rate, "kafka_secs": p.kafka_secs, "kafka_epoch_ms": p.kafka_epoch_ms, "kafka_epoch_min_ms": p.kafka_epoch_min_ms,
             "workers": p.workers,
         },
         "results": results,

@@ -161,6 +161,10 @@ pub struct RunArgs {
     /// Longest an epoch stays open once it has input, in milliseconds (Kafka input).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub epoch_interval_ms: u64,
+    /// Shortest an epoch stays open once it has input, in milliseconds (Kafka input): after
+    /// it, the epoch closes as soon as the previous one is committed.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub epoch_min_ms: u64,
     /// Folder of the Parquet exports [default: DATA_DIR/exports].
     #[arg(long, value_name = "DIR", env = "TRENDFLOW_PARQUET_DIR")]
     pub parquet_dir: Option<PathBuf>,

@@ -12,7 +12,7 @@ use dataflows::output::Row;
 use dataflows::trends::ledger::TrendLedger;
 
 use crate::snapshot::{DeadLetter, Snapshot};
-use crate::sources::{EpochInfo, RawMessage, Source};
+use crate::sources::{EpochInfo, InFlight, RawMessage, Source};
 
 /// How the engine runs.
 #[derive(Clone, Debug)]
@@ -66,6 +66,10 @@ where
     let started = Instant::now();
     let workers = options.workers.max(1);
     let origin = source.origin();
+    // Epochs cut and not yet committed: the source may close an epoch early when none are.
+    let in_flight = InFlight::default();
+    source.watch(in_flight.clone());
+    let cuts = in_flight.clone();
     let (out_tx, out_rx) = mpsc::channel::<Output>();
     let mut worker_txs: Vec<SyncSender<WorkerInput>> = Vec::new();
     let mut worker_rxs: Vec<Option<Receiver<WorkerInput>>> = Vec::new();
@@ -159,6 +163,7 @@ where
                     }
                 }
                 let info = Output::Info(epoch, source.epoch_info(), by_origin);
+                cuts.cut();
                 if info_tx.send(info).is_err() {
                     return Ok(());
                 }
@@ -265,6 +270,7 @@ where
                     *stats.rejected_by_reason.entry(d.reason).or_insert(0) += 1;
                 }
                 commit(snapshot).map_err(EngineError::Sink)?;
+                in_flight.committed();
             }
         }
     }

@@ -104,6 +104,8 @@ fn plan(args: &RunArgs) -> Result<Plan, String> {
     })
 }
 
+/// Opens the configured sinks. SQL sinks replace their rows at the first commit when `reset`
+/// (a file run) or when they hold no source offsets (nothing to resume from).
 fn open_sinks(args: &RunArgs, plan: &Plan, reset: bool) -> Result<Vec<Box<dyn Sink>>, String> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for kind in &plan.sinks {
@@ -111,7 +113,7 @@ fn open_sinks(args: &RunArgs, plan: &Plan, reset: bool) -> Result<Vec<Box<dyn Si
             SinkKind::None => {}
             SinkKind::Sqlite => {
                 let mut s = SqlSink::sqlite(&plan.sqlite_path).map_err(|e| e.to_string())?;
-                if reset {
+                if reset || s.stored_offsets().is_empty() {
                     s.reset_on_next_commit();
                 }
                 sinks.push(Box::new(s));
@@ -119,7 +121,7 @@ fn open_sinks(args: &RunArgs, plan: &Plan, reset: bool) -> Result<Vec<Box<dyn Si
             SinkKind::Postgres => {
                 let url = args.postgres_url.as_deref().unwrap_or_default();
                 let mut s = SqlSink::postgres(url).map_err(|e| e.to_string())?;
-                if reset {
+                if reset || s.stored_offsets().is_empty() {
                     s.reset_on_next_commit();
                 }
                 sinks.push(Box::new(s));
@@ -349,7 +351,9 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     };
     let kind = input_kind(args.kind);
     // A file run recomputes everything, so its first snapshot replaces the old rows; a Kafka
-    // run resumes from the offsets stored with the last snapshot.
+    // run resumes from the offsets stored with the last snapshot, or, when a database holds
+    // none, starts from nothing and replaces its rows too (the graph's state and the tables
+    // must agree: sinks write new keys as plain inserts).
     let kafka = args.kafka.kafka_brokers.is_some();
     let mut sinks = open_sinks(args, &plan, !kafka)?;
     let mut dlq = None;
@@ -377,6 +381,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
                 topics,
                 group_id: args.group_id.clone(),
                 epoch_interval: Duration::from_millis(args.epoch_interval_ms),
+                epoch_min: Duration::from_millis(args.epoch_min_ms),
                 epoch_events: args.epoch_events as usize,
                 until_caught_up: args.once,
                 committed,
@@ -587,11 +592,6 @@ pub fn oracle_rows(
     Ok(expected)
 }
 
-/// Tables whose rows record history (epoch boundaries matter), not a function of the input.
-pub fn is_history(t: Table) -> bool {
-    matches!(t, Table::TrendAliases | Table::ArchivedTrends)
-}
-
 /// Recomputes every table with the sequential oracle and compares it with what was committed.
 fn verify(
     input: &Path,
@@ -601,7 +601,7 @@ fn verify(
     row_counts: &BTreeMap<Table, i64>,
     trends: dataflows::trends::TrendConfig,
 ) -> Result<(), String> {
-    let history = |t: Table| is_history(t);
+    let history = |t: Table| t.is_history();
     let expected = oracle_rows(input, kind, decoder, trends)?;
     let actual: BTreeMap<Row, i64> = committed
         .rows()

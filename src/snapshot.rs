@@ -32,11 +32,26 @@ pub struct SourceOffset {
 /// Changes to one table in one epoch: rows to insert or replace, and keys to delete.
 #[derive(Clone, Debug, Default)]
 pub struct TableChanges {
+    /// Rows to write by key: first the `new_keys` rows whose key the table did not hold
+    /// before the epoch, then those replacing the key's row.
     pub upserts: Vec<Row>,
+    /// How many of `upserts`, from the front, are new keys. The graph's tables hold one row
+    /// per key, so a key is new exactly when no row of it was removed in the epoch.
+    pub new_keys: usize,
     pub deletes: Vec<RowKey>,
 }
 
 impl TableChanges {
+    /// Rows whose key the table did not hold before the epoch.
+    pub fn inserts(&self) -> &[Row] {
+        &self.upserts[..self.new_keys.min(self.upserts.len())]
+    }
+
+    /// Rows that replace the row their key held before the epoch.
+    pub fn replacements(&self) -> &[Row] {
+        &self.upserts[self.new_keys.min(self.upserts.len())..]
+    }
+
     pub fn len(&self) -> usize {
         self.upserts.len() + self.deletes.len()
     }
@@ -88,21 +103,40 @@ impl Snapshot {
                 _ => removed.push(row),
             }
         }
-        if !removed.is_empty() {
-            // Keys of removed rows, less those written again in the same epoch.
-            let mut gone: HashMap<(Table, RowKey), ()> =
-                removed.iter().map(|r| ((r.table(), r.key()), ())).collect();
-            let touched: std::collections::BTreeSet<Table> = gone.keys().map(|(t, _)| *t).collect();
-            for table in touched {
-                for row in tables.get(&table).map_or(&[][..], |c| &c.upserts[..]) {
-                    gone.remove(&(table, row.key()));
-                }
+        // Keys of removed rows, each marked once a row of the same key is written again (a
+        // replacement); the unmarked ones are deleted.
+        let mut removed_keys: HashMap<(Table, RowKey), bool> = removed
+            .iter()
+            .map(|r| ((r.table(), r.key()), false))
+            .collect();
+        drop(removed);
+        let touched: std::collections::BTreeSet<Table> =
+            removed_keys.keys().map(|(t, _)| *t).collect();
+        for (table, changes) in tables.iter_mut() {
+            if !touched.contains(table) {
+                changes.new_keys = changes.upserts.len();
+                continue;
             }
-            for (table, key) in gone.into_keys() {
+            // New keys first, replacements after, each in arrival order.
+            let (mut upserts, replacing): (Vec<Row>, Vec<Row>) =
+                std::mem::take(&mut changes.upserts).into_iter().partition(
+                    |row| match removed_keys.get_mut(&(*table, row.key())) {
+                        Some(replaced) => {
+                            *replaced = true;
+                            false
+                        }
+                        None => true,
+                    },
+                );
+            changes.new_keys = upserts.len();
+            upserts.extend(replacing);
+            changes.upserts = upserts;
+        }
+        for ((table, key), replaced) in removed_keys {
+            if !replaced {
                 tables.entry(table).or_default().deletes.push(key);
             }
         }
-        // Upserts stay in arrival order (sinks write by key); deletes are sorted.
         for changes in tables.values_mut() {
             changes.deletes.sort_unstable();
         }
@@ -147,5 +181,29 @@ mod tests {
         let changes = &s.tables[&Table::CollectorResults];
         assert_eq!(changes.upserts, vec![row("a", 2)]);
         assert_eq!(changes.deletes, vec![vec!["b".to_string()]]);
+        assert!(changes.inserts().is_empty());
+        assert_eq!(changes.replacements(), &[row("a", 2)][..]);
+    }
+
+    #[test]
+    fn new_keys_come_first_and_replacements_after() {
+        let s = Snapshot::from_net(
+            4,
+            vec![
+                (row("r", 2), 1),
+                (row("n1", 1), 1),
+                (row("r", 1), -1),
+                (row("gone", 3), -1),
+                (row("n2", 1), 1),
+            ],
+        );
+        let changes = &s.tables[&Table::CollectorResults];
+        assert_eq!(changes.inserts(), &[row("n1", 1), row("n2", 1)][..]);
+        assert_eq!(changes.replacements(), &[row("r", 2)][..]);
+        assert_eq!(changes.deletes, vec![vec!["gone".to_string()]]);
+        assert_eq!(s.row_delta[&Table::CollectorResults], 1);
+        // A table without removals: every row is new.
+        let s = Snapshot::from_net(5, vec![(row("x", 1), 1), (row("y", 1), 1)]);
+        assert_eq!(s.tables[&Table::CollectorResults].inserts().len(), 2);
     }
 }

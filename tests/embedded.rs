@@ -56,7 +56,7 @@ fn run_with_no_flags_writes_sqlite_and_parquet_equal_to_the_oracle() {
     });
     let oracle = expected_tables(&sample, &trendflow::sinks::memory::MemorySink::default());
     for table in Table::ALL {
-        if !trendflow::run::is_history(table) {
+        if !table.is_history() {
             assert_eq!(sqlite[&table], oracle[&table], "sqlite {}", table.name());
         }
     }

@@ -104,7 +104,7 @@ fn oracle(articles: &[Message], results: &[Message]) -> Tables {
 }
 
 fn without_history(mut t: Tables) -> Tables {
-    t.retain(|table, _| !trendflow::run::is_history(*table));
+    t.retain(|table, _| !table.is_history());
     t
 }
 
@@ -415,4 +415,76 @@ fn sigterm_commits_the_epoch_in_flight_exits_0_and_loses_nothing() {
     );
     drop_database(&url);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The source closes an epoch early only while the pipeline is idle: with a 60 s interval,
+/// an epoch closes once `epoch_min` has passed if no earlier epoch is in flight, and stays
+/// open while one is (until that one is committed).
+#[test]
+fn an_idle_pipeline_gets_input_at_once_and_a_busy_one_in_a_later_epoch() {
+    use trendflow::sources::kafka::{KafkaSource, KafkaSourceOptions};
+    use trendflow::sources::{InFlight, Source};
+    let topic = format!("pace-{}", std::process::id());
+    let batch = |from: usize, n: usize| -> Vec<Message> {
+        (from..from + n)
+            .map(|i| (Some(format!("k{i}").into_bytes()), Some(b"{}".to_vec())))
+            .collect()
+    };
+    produce(&topic, &batch(0, 20));
+    let mut source = KafkaSource::open(KafkaSourceOptions {
+        config: config(),
+        topics: vec![(topic.clone(), EventKind::CollectorResult)],
+        group_id: topic.clone(),
+        epoch_interval: Duration::from_secs(60),
+        epoch_min: Duration::from_millis(100),
+        epoch_events: 100_000,
+        until_caught_up: false,
+        committed: Vec::new(),
+    })
+    .expect("source");
+    let in_flight = InFlight::default();
+    source.watch(in_flight.clone());
+    // The engine's side: every non-empty epoch is counted in flight when it is cut.
+    let cuts = in_flight.clone();
+    let (tx, rx) = std::sync::mpsc::channel::<usize>();
+    std::thread::spawn(move || {
+        while let Ok(Some(epoch)) = source.next_epoch() {
+            if epoch.is_empty() {
+                continue; // "caught up" after a quiet spell
+            }
+            cuts.cut();
+            if tx.send(epoch.len()).is_err() {
+                return;
+            }
+        }
+    });
+    // Idle: every epoch is committed as soon as it arrives, so none waits for the interval.
+    let started = Instant::now();
+    let mut got = 0;
+    while got < 20 {
+        got += rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an idle pipeline gets input before the 60 s interval");
+        in_flight.committed();
+    }
+    assert_eq!(got, 20);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // Busy: an epoch is in flight, so new input waits in an open epoch…
+    in_flight.cut();
+    produce(&topic, &batch(20, 5));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        rx.try_recv().is_err(),
+        "an epoch closed early while another was in flight"
+    );
+    // …until that epoch is committed.
+    in_flight.committed();
+    let mut got = 0;
+    while got < 5 {
+        got += rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the open epoch closes once the pipeline is idle");
+        in_flight.committed();
+    }
+    assert_eq!(got, 5);
 }

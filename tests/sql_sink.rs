@@ -139,7 +139,7 @@ async fn check_migrations(pool: &Pool) {
         .expect("view"));
     assert_eq!(
         pool.applied_migrations().await.expect("applied"),
-        vec![1, 2]
+        vec![1, 2, 3]
     );
     pool.migrate_down_to(0).await.expect("down to zero");
     assert!(pool.applied_migrations().await.expect("applied").is_empty());
@@ -153,7 +153,7 @@ async fn check_migrations(pool: &Pool) {
     pool.migrate_up().await.expect("up again");
     assert_eq!(
         pool.applied_migrations().await.expect("applied"),
-        vec![1, 2]
+        vec![1, 2, 3]
     );
 }
 
@@ -187,7 +187,7 @@ fn migrations_match_the_columns_and_go_up_down_and_up_again() {
         assert!(!pool.table_exists("metric_facts").await.expect("exists"));
     });
     // `migrate`, then `migrate --down 1` reverts only the last one.
-    for (args, applied) in [(vec![], vec![1, 2]), (vec!["--down", "1"], vec![1])] {
+    for (args, applied) in [(vec![], vec![1, 2, 3]), (vec!["--down", "1"], vec![1, 2])] {
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_trendflow"))
             .args(["migrate", "--postgres-url", &url])
             .args(&args)

@@ -39,6 +39,12 @@ impl Table {
         Table::ArchivedTrends,
     ];
 
+    /// Tables whose rows record history (epoch boundaries matter), kept by the trend ledger
+    /// beside the graph (aliases of merged trends, archived trends): not a function of the input.
+    pub fn is_history(self) -> bool {
+        matches!(self, Table::TrendAliases | Table::ArchivedTrends)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Table::MetricFacts => "metric_facts",

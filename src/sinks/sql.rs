@@ -50,6 +50,12 @@ const POSTGRES_MIGRATIONS: &[MigrationFiles] = &[
         include_str!("../../migrations/postgres/0002_dashboards.up.sql"),
         include_str!("../../migrations/postgres/0002_dashboards.down.sql"),
     ),
+    (
+        3,
+        "fillfactor",
+        include_str!("../../migrations/postgres/0003_fillfactor.up.sql"),
+        include_str!("../../migrations/postgres/0003_fillfactor.down.sql"),
+    ),
 ];
 
 const SQLITE_MIGRATIONS: &[MigrationFiles] = &[
@@ -64,6 +70,12 @@ const SQLITE_MIGRATIONS: &[MigrationFiles] = &[
         "dashboards",
         include_str!("../../migrations/sqlite/0002_dashboards.up.sql"),
         include_str!("../../migrations/sqlite/0002_dashboards.down.sql"),
+    ),
+    (
+        3,
+        "fillfactor",
+        include_str!("../../migrations/sqlite/0003_fillfactor.up.sql"),
+        include_str!("../../migrations/sqlite/0003_fillfactor.down.sql"),
     ),
 ];
 

@@ -1,6 +1,7 @@
 //! The Kafka source: assigned partitions read from trendflow's own stored offsets, cut into epochs by interval and size, with replay for recovery.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{EpochInfo, RawMessage, Source};
+use super::{EpochInfo, InFlight, RawMessage, Source};
 use crate::snapshot::SourceOffset;
 
 /// How to reach the broker: bootstrap servers and any librdkafka settings passed through
@@ -42,6 +43,10 @@ pub struct KafkaSourceOptions {
     pub group_id: String,
     /// Longest time an epoch stays open once it has a message.
     pub epoch_interval: Duration,
+    /// Shortest time an epoch stays open once it has a message: after it, the epoch closes as
+    /// soon as no earlier epoch is in flight (so an idle pipeline takes input at once, and a
+    /// busy one gets it in larger epochs). `epoch_interval` or more: fixed-interval epochs.
+    pub epoch_min: Duration,
     /// Largest number of messages in an epoch.
     pub epoch_events: usize,
     /// Stop once every partition reached the end it had at start (`--once`).
@@ -76,8 +81,99 @@ pub struct KafkaSource {
     /// for a quiet spell). Only polls count: while the engine applies back-pressure the source
     /// does not poll, and that silence says nothing about the broker.
     quiet: Duration,
-    last_metadata: Instant,
+    /// What the metadata thread last read: new partitions and end offsets.
+    broker_views: Receiver<BrokerView>,
+    /// Dropped with the source, which stops the metadata thread.
+    _stop_watching: Sender<()>,
     last_error_log: Option<Instant>,
+    /// The engine's epochs in flight, once it has handed them over ([`Source::watch`]).
+    in_flight: Option<InFlight>,
+}
+
+/// Partitions and end offsets as the metadata thread read them.
+struct BrokerView {
+    partitions: Vec<Tp>,
+    end_offsets: BTreeMap<Tp, i64>,
+}
+
+/// The partitions of `topics` the broker reports (a topic it cannot describe yet is skipped,
+/// with a warning, and tried again at the next refresh).
+fn topic_partitions(consumer: &BaseConsumer, topics: &[String]) -> Vec<Tp> {
+    let mut out = Vec::new();
+    for topic in topics {
+        let metadata = match consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(%topic, "kafka: cannot read topic metadata (will retry): {e}");
+                continue;
+            }
+        };
+        for t in metadata.topics() {
+            if t.error().is_some() {
+                tracing::warn!(
+                    topic = t.name(),
+                    "kafka: topic not available yet: {:?}",
+                    t.error()
+                );
+                continue;
+            }
+            out.extend(
+                t.partitions()
+                    .iter()
+                    .map(|p| (t.name().to_string(), p.id())),
+            );
+        }
+    }
+    out
+}
+
+/// Reads partitions and end offsets every `METADATA_REFRESH` on a thread and client of its
+/// own, so that slow metadata requests (seconds, on some brokers) never hold up polling.
+/// Stops when `stop` is dropped.
+fn watch_broker(
+    config: &ClientConfig,
+    topics: Vec<String>,
+    views: std::sync::mpsc::Sender<BrokerView>,
+    stop: Receiver<()>,
+) -> std::io::Result<()> {
+    let client: BaseConsumer = config
+        .create()
+        .map_err(|e| io_error("creating the metadata client", e))?;
+    std::thread::Builder::new()
+        .name("trendflow-kafka-metadata".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stop.recv_timeout(METADATA_REFRESH)
+            {
+                let partitions = topic_partitions(&client, &topics);
+                let mut end_offsets = BTreeMap::new();
+                for (topic, partition) in &partitions {
+                    if let Ok((_, high)) =
+                        client.fetch_watermarks(topic, *partition, Duration::from_secs(1))
+                    {
+                        end_offsets.insert((topic.clone(), *partition), high);
+                    }
+                }
+                let view = BrokerView {
+                    partitions,
+                    end_offsets,
+                };
+                if views.send(view).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| io_error("starting the metadata thread", e))?;
+    Ok(())
+}
+
+impl KafkaSource {
+    /// An epoch opened at `opened` may close before its interval: it is `epoch_min` old and
+    /// every earlier epoch is committed, so holding it open would only delay its rows.
+    fn may_close_early(&self, opened: Instant) -> bool {
+        opened.elapsed() >= self.options.epoch_min
+            && self.in_flight.as_ref().is_some_and(InFlight::is_idle)
+    }
 }
 
 fn io_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
@@ -87,6 +183,8 @@ fn io_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 const METADATA_REFRESH: Duration = Duration::from_secs(10);
 const CAUGHT_UP_QUIET: Duration = Duration::from_secs(2);
+/// Longest poll while an epoch is open (how late an idle pipeline is noticed).
+const IDLE_CHECK: Duration = Duration::from_millis(5);
 
 impl KafkaSource {
     pub fn open(options: KafkaSourceOptions) -> std::io::Result<KafkaSource> {
@@ -105,6 +203,14 @@ impl KafkaSource {
             .iter()
             .map(|(t, k)| (t.clone(), (*k, Arc::from(t.as_str()))))
             .collect();
+        let (views, broker_views) = std::sync::mpsc::channel();
+        let (stop_watching, stop) = std::sync::mpsc::channel();
+        watch_broker(
+            &options.config.client_config(),
+            options.topics.iter().map(|(t, _)| t.clone()).collect(),
+            views,
+            stop,
+        )?;
         let replay_until: BTreeMap<Tp, i64> = options
             .committed
             .iter()
@@ -124,8 +230,10 @@ impl KafkaSource {
             reported_caught_up: false,
             last_info: EpochInfo::default(),
             quiet: Duration::ZERO,
-            last_metadata: Instant::now(),
+            broker_views,
+            _stop_watching: stop_watching,
             last_error_log: None,
+            in_flight: None,
         };
         source.refresh_partitions()?;
         if source.options.until_caught_up {
@@ -147,33 +255,28 @@ impl KafkaSource {
     /// Assigns every partition of the topics (new ones included), all from the beginning:
     /// recovery replays up to the stored offsets, then continues.
     fn refresh_partitions(&mut self) -> std::io::Result<()> {
-        self.last_metadata = Instant::now();
+        let topics: Vec<String> = self.kinds.keys().cloned().collect();
+        let partitions = topic_partitions(&self.consumer, &topics);
+        self.add_partitions(partitions)
+    }
+
+    /// Takes what the metadata thread read since the last call: assigns new partitions and
+    /// keeps the end offsets (for lag).
+    fn apply_broker_views(&mut self) -> std::io::Result<()> {
+        while let Ok(view) = self.broker_views.try_recv() {
+            self.end_offsets.extend(view.end_offsets);
+            self.add_partitions(view.partitions)?;
+        }
+        Ok(())
+    }
+
+    /// Assigns the partitions not assigned yet, from the beginning.
+    fn add_partitions(&mut self, partitions: Vec<Tp>) -> std::io::Result<()> {
         let mut added = false;
-        for topic in self.kinds.keys().cloned().collect::<Vec<_>>() {
-            let metadata = match self.consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT) {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(%topic, "kafka: cannot read topic metadata (will retry): {e}");
-                    continue;
-                }
-            };
-            for t in metadata.topics() {
-                if t.error().is_some() {
-                    tracing::warn!(
-                        topic = t.name(),
-                        "kafka: topic not available yet: {:?}",
-                        t.error()
-                    );
-                    continue;
-                }
-                for p in t.partitions() {
-                    let key = (t.name().to_string(), p.id());
-                    if let std::collections::btree_map::Entry::Vacant(e) = self.positions.entry(key)
-                    {
-                        e.insert(0);
-                        added = true;
-                    }
-                }
+        for key in partitions {
+            if let std::collections::btree_map::Entry::Vacant(e) = self.positions.entry(key) {
+                e.insert(0);
+                added = true;
             }
         }
         if added {
@@ -253,6 +356,10 @@ impl Source for KafkaSource {
         self.last_info.clone()
     }
 
+    fn watch(&mut self, in_flight: InFlight) {
+        self.in_flight = Some(in_flight);
+    }
+
     fn next_epoch(&mut self) -> std::io::Result<Option<Vec<RawMessage>>> {
         let replay = self.replaying;
         let mut batch: Vec<RawMessage> = if replay {
@@ -279,10 +386,10 @@ impl Source for KafkaSource {
             if opened.is_some_and(|t| t.elapsed() >= self.options.epoch_interval) {
                 break;
             }
-            if self.last_metadata.elapsed() >= METADATA_REFRESH {
-                self.refresh_partitions()?;
-                self.refresh_end_offsets();
+            if !replay && opened.is_some_and(|t| self.may_close_early(t)) {
+                break;
             }
+            self.apply_broker_views()?;
             // Following the topics: after a quiet spell, one empty epoch says "caught up".
             if !replay
                 && self.stop_at.is_none()
@@ -300,11 +407,12 @@ impl Source for KafkaSource {
                 };
                 return Ok(Some(Vec::new()));
             }
+            // An open epoch polls in short steps, to notice the pipeline falling idle.
             let wait = opened.map_or(Duration::from_millis(200), |t| {
                 self.options
                     .epoch_interval
                     .saturating_sub(t.elapsed())
-                    .min(Duration::from_millis(200))
+                    .min(IDLE_CHECK)
             });
             let polled = Instant::now();
             let Some(result) = self.consumer.poll(wait) else {

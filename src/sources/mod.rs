@@ -3,6 +3,7 @@
 pub mod file;
 pub mod kafka;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dataflows::event::{EventKind, Seq};
@@ -37,6 +38,31 @@ pub struct EpochInfo {
     pub caught_up: bool,
 }
 
+/// Epochs a source has cut that the sinks have not committed yet, shared by the engine (which
+/// counts them) and the source (which may close an epoch early while the pipeline is idle:
+/// waiting then would only add latency).
+#[derive(Clone, Debug, Default)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// An epoch was cut and handed to the graph.
+    pub fn cut(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// An epoch's snapshot was committed (or restored) by every sink.
+    pub fn committed(&self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+
+    /// No epoch is in the graph or waiting for a sink.
+    pub fn is_idle(&self) -> bool {
+        self.0.load(Ordering::Acquire) == 0
+    }
+}
+
 /// A source hands out epochs of messages until it is exhausted.
 pub trait Source: Send {
     /// A label for dead letters and logs (a file path, or a topic list).
@@ -52,6 +78,9 @@ pub trait Source: Send {
     fn by_partition(&self) -> bool {
         false
     }
+    /// Hands the source the engine's count of epochs in flight. A source that cuts epochs by
+    /// time may use it to close an epoch before its interval when nothing is in flight.
+    fn watch(&mut self, _in_flight: InFlight) {}
 }
 
 impl Source for Box<dyn Source> {
@@ -66,5 +95,8 @@ impl Source for Box<dyn Source> {
     }
     fn by_partition(&self) -> bool {
         (**self).by_partition()
+    }
+    fn watch(&mut self, in_flight: InFlight) {
+        (**self).watch(in_flight)
     }
 }

@@ -87,7 +87,7 @@ pub fn expected_tables(input: &Path, memory: &MemorySink) -> Tables {
         tables.entry(row.table()).or_default().push(values(&row));
     }
     for table in Table::ALL {
-        if trendflow::run::is_history(table) {
+        if table.is_history() {
             let rows = memory
                 .tables
                 .get(&table)

@@ -1,0 +1,3 @@
+ALTER TABLE brand_daily_metrics RESET (fillfactor);
+ALTER TABLE competitor_daily_metrics RESET (fillfactor);
+ALTER TABLE trends RESET (fillfactor);
