@@ -109,25 +109,22 @@ fn plan(args: &RunArgs) -> Result<Plan, String> {
 fn open_sinks(args: &RunArgs, plan: &Plan, reset: bool) -> Result<Vec<Box<dyn Sink>>, String> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for kind in &plan.sinks {
-        match kind {
-            SinkKind::None => {}
-            SinkKind::Sqlite => {
-                let mut s = SqlSink::sqlite(&plan.sqlite_path).map_err(|e| e.to_string())?;
-                if reset || s.stored_offsets().is_empty() {
-                    s.reset_on_next_commit();
-                }
-                sinks.push(Box::new(s));
+        let mut sql = match kind {
+            SinkKind::None => continue,
+            SinkKind::Parquet => {
+                sinks.push(open_parquet(args, &plan.parquet_dir)?);
+                continue;
             }
+            SinkKind::Sqlite => SqlSink::sqlite(&plan.sqlite_path),
             SinkKind::Postgres => {
-                let url = args.postgres_url.as_deref().unwrap_or_default();
-                let mut s = SqlSink::postgres(url).map_err(|e| e.to_string())?;
-                if reset || s.stored_offsets().is_empty() {
-                    s.reset_on_next_commit();
-                }
-                sinks.push(Box::new(s));
+                SqlSink::postgres(args.postgres_url.as_deref().unwrap_or_default())
             }
-            SinkKind::Parquet => sinks.push(open_parquet(args, &plan.parquet_dir)?),
         }
+        .map_err(|e| e.to_string())?;
+        if reset || sql.stored_offsets().is_empty() {
+            sql.reset_on_next_commit();
+        }
+        sinks.push(Box::new(sql));
     }
     Ok(sinks)
 }
@@ -626,25 +623,24 @@ fn verify(
     row_counts: &BTreeMap<Table, i64>,
     trends: dataflows::trends::TrendConfig,
 ) -> Result<(), String> {
-    let history = |t: Table| t.is_history();
     let expected = oracle_rows(input, kind, decoder, trends)?;
     let actual: BTreeMap<Row, i64> = committed
         .rows()
-        .filter(|r| !history(r.table()))
+        .filter(|r| !r.table().is_history())
         .map(|r| (r.clone(), 1))
         .collect();
     let mut expected_counts: BTreeMap<Table, i64> = BTreeMap::new();
     for (row, n) in &expected {
         *expected_counts.entry(row.table()).or_insert(0) += n;
     }
-    let counts_match = Table::ALL.iter().filter(|t| !history(**t)).all(|t| {
+    let counts_match = Table::ALL.iter().filter(|t| !t.is_history()).all(|t| {
         row_counts.get(t).copied().unwrap_or(0) == expected_counts.get(t).copied().unwrap_or(0)
     });
     if expected == actual && counts_match {
         println!(
             "  verify: OK, {} rows in {} tables equal the sequential oracle's",
             actual.len(),
-            Table::ALL.iter().filter(|t| !history(**t)).count()
+            Table::ALL.iter().filter(|t| !t.is_history()).count()
         );
         Ok(())
     } else {

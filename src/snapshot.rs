@@ -93,23 +93,20 @@ impl Snapshot {
     pub fn from_net(epoch: u64, net: impl IntoIterator<Item = (Row, i64)>) -> Snapshot {
         let mut tables: BTreeMap<Table, TableChanges> = BTreeMap::new();
         let mut row_delta: BTreeMap<Table, i64> = BTreeMap::new();
-        let mut removed: Vec<Row> = Vec::new();
+        // Keys of removed rows, each marked once a row of the same key is written again (a
+        // replacement); the unmarked ones are deleted.
+        let mut removed_keys: HashMap<(Table, RowKey), bool> = HashMap::new();
         for (row, diff) in net {
             let table = row.table();
             *row_delta.entry(table).or_insert(0) += diff;
             match diff {
                 0 => {}
                 d if d > 0 => tables.entry(table).or_default().upserts.push(row),
-                _ => removed.push(row),
+                _ => {
+                    removed_keys.insert((table, row.key()), false);
+                }
             }
         }
-        // Keys of removed rows, each marked once a row of the same key is written again (a
-        // replacement); the unmarked ones are deleted.
-        let mut removed_keys: HashMap<(Table, RowKey), bool> = removed
-            .iter()
-            .map(|r| ((r.table(), r.key()), false))
-            .collect();
-        drop(removed);
         let touched: std::collections::BTreeSet<Table> =
             removed_keys.keys().map(|(t, _)| *t).collect();
         for (table, changes) in tables.iter_mut() {

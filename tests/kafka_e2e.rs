@@ -458,16 +458,18 @@ fn an_idle_pipeline_gets_input_at_once_and_a_busy_one_in_a_later_epoch() {
             }
         }
     });
+    // Receives epochs, committing each at once, until `n` messages came; well before 60 s.
+    let receive = |n: usize, why: &str| {
+        let mut got = 0;
+        while got < n {
+            got += rx.recv_timeout(Duration::from_secs(30)).expect(why);
+            in_flight.committed();
+        }
+        assert_eq!(got, n);
+    };
     // Idle: every epoch is committed as soon as it arrives, so none waits for the interval.
     let started = Instant::now();
-    let mut got = 0;
-    while got < 20 {
-        got += rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("an idle pipeline gets input before the 60 s interval");
-        in_flight.committed();
-    }
-    assert_eq!(got, 20);
+    receive(20, "an idle pipeline gets input before the 60 s interval");
     assert!(started.elapsed() < Duration::from_secs(30));
     // Busy: an epoch is in flight, so new input waits in an open epoch…
     in_flight.cut();
@@ -479,12 +481,5 @@ fn an_idle_pipeline_gets_input_at_once_and_a_busy_one_in_a_later_epoch() {
     );
     // …until that epoch is committed.
     in_flight.committed();
-    let mut got = 0;
-    while got < 5 {
-        got += rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the open epoch closes once the pipeline is idle");
-        in_flight.committed();
-    }
-    assert_eq!(got, 5);
+    receive(5, "the open epoch closes once the pipeline is idle");
 }
