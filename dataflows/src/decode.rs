@@ -231,6 +231,14 @@ fn parse<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, DecodeError> {
             Err(e) => err("$", Problem::NotJson(strip_position(&e.to_string()))),
         });
     }
+    // The common case, valid input, goes through serde alone; only a failure is parsed again
+    // with the path tracked, to name the field.
+    let mut de = serde_json::Deserializer::from_str(text);
+    if let Ok(value) = T::deserialize(&mut de) {
+        if de.end().is_ok() {
+            return Ok(value);
+        }
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
     de.end()

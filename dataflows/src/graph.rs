@@ -5,6 +5,10 @@ use differential_dataflow::VecCollection;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
+use differential_dataflow::AsCollection;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::core::Partition;
+
 use crate::event::{Event, TimestampMs};
 use crate::metrics::metrics;
 use crate::output::Row;
@@ -30,11 +34,26 @@ pub fn build<'scope, T>(
 where
     T: Timestamp + Lattice + TotalOrder + Ord + std::hash::Hash,
 {
-    let results = events.clone().flat_map(|e| match e {
+    // One operator routes each event to its kind's stream: a stream read by two operators
+    // would be cloned for the first of them, every payload deep-copied once per event.
+    let mut kinds = events
+        .inner
+        .partition::<CapacityContainerBuilder<Vec<_>>, _, _>(2, |(e, t, r)| {
+            let part = match e {
+                Event::CollectorResult(..) => 0,
+                Event::Article(..) => 1,
+            };
+            (part, (e, t, r))
+        })
+        .into_iter();
+    let (Some(results), Some(articles)) = (kinds.next(), kinds.next()) else {
+        unreachable!("partition into 2 gives 2 streams")
+    };
+    let results = results.as_collection().flat_map(|e| match e {
         Event::CollectorResult(id, r) => Some((id, r)),
         Event::Article(..) => None,
     });
-    let articles = events.flat_map(|e| match e {
+    let articles = articles.as_collection().flat_map(|e| match e {
         Event::Article(key, r) => Some((key, r)),
         Event::CollectorResult(..) => None,
     });
