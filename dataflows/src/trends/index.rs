@@ -33,8 +33,6 @@ type Set<K> = HashSet<K, StateHasher>;
 struct Article {
     node: Node,
     doc: Doc,
-    /// Interned distinct tokens, sorted by id.
-    tokens: Box<[u32]>,
     live: bool,
     /// Similarity neighbours (live articles), sorted.
     adj: Vec<Slot>,
@@ -99,6 +97,10 @@ pub struct TrendIndex {
     watermark: Option<i64>,
     /// Per slot: the node (the order of labels), the epoch role, and scratch space.
     nodes: Vec<Node>,
+    /// Per slot: the article's interned distinct tokens, sorted by id, and how many there
+    /// are. Kept beside the articles so that checking a pair reads only these.
+    toks: Vec<Box<[u32]>>,
+    lens: Vec<u32>,
     role: Vec<u8>,
     stamp: Vec<u32>,
     stamp_now: u32,
@@ -177,6 +179,8 @@ impl TrendIndex {
             watermarks: BTreeMap::new(),
             watermark: None,
             nodes: Vec::new(),
+            toks: Vec::new(),
+            lens: Vec::new(),
             role: Vec::new(),
             stamp: Vec::new(),
             stamp_now: 0,
@@ -275,6 +279,7 @@ impl TrendIndex {
                 ch.leaving.push(s);
             } else {
                 self.articles[s as usize] = None;
+                self.toks[s as usize] = Box::default();
                 self.freed_now.push(s);
             }
         }
@@ -287,10 +292,10 @@ impl TrendIndex {
             ids.dedup();
             let minute = minute_of(doc.published_at);
             let live = self.live_at(minute);
+            let len = ids.len() as u32;
             let article = Article {
                 node,
                 doc,
-                tokens: ids.into_boxed_slice(),
                 live: false,
                 adj: Vec::new(),
                 dup: Vec::new(),
@@ -308,6 +313,8 @@ impl TrendIndex {
                     self.labels.extend(std::iter::repeat_n(0, self.rounds));
                     self.slack.extend(std::iter::repeat_n(0, self.rounds));
                     self.nodes.push(node);
+                    self.toks.push(Box::default());
+                    self.lens.push(0);
                     self.role.push(SURVIVOR);
                     self.stamp.push(0);
                     self.shared.push(0);
@@ -317,6 +324,8 @@ impl TrendIndex {
                 }
             };
             self.nodes[s as usize] = node;
+            self.toks[s as usize] = ids.into_boxed_slice();
+            self.lens[s as usize] = len;
             self.by_node.insert(node, s);
             self.by_minute.entry(minute).or_default().push(s);
             if live {
@@ -377,7 +386,7 @@ impl TrendIndex {
         let cap = self.config.similarity.index_cap;
         let mut df_before: Map<u32, u64> = Map::default();
         for &s in ch.leaving.iter().chain(&ch.entering) {
-            for &t in self.art(s).tokens.iter() {
+            for &t in self.toks[s as usize].iter() {
                 df_before.entry(t).or_insert_with(|| self.tokens.df(t));
             }
         }
@@ -394,8 +403,8 @@ impl TrendIndex {
             a.live = false;
             let adj = std::mem::take(&mut a.adj);
             let dup = std::mem::take(&mut a.dup);
-            for k in 0..self.art(s).tokens.len() {
-                let t = self.art(s).tokens[k];
+            for k in 0..self.toks[s as usize].len() {
+                let t = self.toks[s as usize][k];
                 remove_sorted(&mut self.tokens.postings[t as usize], s);
             }
             for m in adj {
@@ -409,8 +418,8 @@ impl TrendIndex {
         for i in 0..ch.entering.len() {
             let s = ch.entering[i];
             self.art_mut(s).live = true;
-            for k in 0..self.art(s).tokens.len() {
-                let t = self.art(s).tokens[k];
+            for k in 0..self.toks[s as usize].len() {
+                let t = self.toks[s as usize][k];
                 insert_sorted(&mut self.tokens.postings[t as usize], s);
             }
         }
@@ -480,7 +489,7 @@ impl TrendIndex {
                     {
                         continue;
                     }
-                    let (ta, tb) = (&self.art(a).tokens, &self.art(b).tokens);
+                    let (ta, tb) = (&self.toks[a as usize], &self.toks[b as usize]);
                     let j = jaccard(ta, tb);
                     let dup = is_near_duplicate(ta, tb, j, sim);
                     if j >= sim.min_jaccard || dup {
@@ -517,7 +526,7 @@ impl TrendIndex {
     /// Whether two live articles share a token that proposes pairs.
     fn candidates(&self, a: Slot, b: Slot) -> bool {
         let cap = self.config.similarity.index_cap;
-        let (ta, tb) = (&self.art(a).tokens, &self.art(b).tokens);
+        let (ta, tb) = (&self.toks[a as usize], &self.toks[b as usize]);
         let (mut i, mut j) = (0, 0);
         while i < ta.len() && j < tb.len() {
             match ta[i].cmp(&tb[j]) {
@@ -542,14 +551,12 @@ impl TrendIndex {
         let sim = self.config.similarity;
         self.next_stamp();
         let now = self.stamp_now;
-        let a = self.articles[s as usize]
-            .as_ref()
-            .expect("a slot in use holds an article");
+        let a = &self.toks[s as usize];
         let (stamp, shared) = (&mut self.stamp, &mut self.shared);
         stamp[s as usize] = now;
         let mut candidates: Vec<Slot> = Vec::new();
         let mut unindexed = 0usize;
-        for &t in a.tokens.iter() {
+        for &t in a.iter() {
             let postings = &self.tokens.postings[t as usize];
             if postings.len() as u64 > cap {
                 unindexed += 1;
@@ -566,25 +573,27 @@ impl TrendIndex {
                 shared[m as usize] += 1;
             }
         }
-        let la = a.tokens.len();
+        let la = a.len();
         for m in candidates {
-            let b = self.articles[m as usize]
-                .as_ref()
-                .expect("a slot in use holds an article");
             // Shared words are at least those counted in the index and at most that plus the
-            // words too common to be indexed: skip pairs that cannot reach either threshold.
-            let lb = b.tokens.len();
+            // words too common to be indexed: skip pairs that cannot reach either threshold
+            // (and whose tokens differ) before reading the candidate's tokens.
+            let lb = self.lens[m as usize] as usize;
             let most = shared[m as usize] as usize + unindexed;
             let best = if la + lb > most {
                 (most as i64 * 1_000_000) / (la + lb - most) as i64
             } else {
                 1_000_000
             };
-            if best < sim.min_jaccard && best < sim.near_duplicate && a.tokens != b.tokens {
+            if best < sim.min_jaccard
+                && best < sim.near_duplicate
+                && (la != lb || *a != self.toks[m as usize])
+            {
                 continue;
             }
-            let j = jaccard(&a.tokens, &b.tokens);
-            let dup = is_near_duplicate(&a.tokens, &b.tokens, j, sim);
+            let b = &self.toks[m as usize];
+            let j = jaccard(a, b);
+            let dup = is_near_duplicate(a, b, j, sim);
             if j >= sim.min_jaccard || dup {
                 found.push((s.min(m), s.max(m), dup));
             }
@@ -935,6 +944,7 @@ impl TrendIndex {
         for &s in &ch.leaving {
             if self.by_node.get(&self.art(s).node).is_none_or(|x| *x != s) {
                 self.articles[s as usize] = None;
+                self.toks[s as usize] = Box::default();
                 self.freed_now.push(s);
             }
         }
@@ -963,7 +973,7 @@ impl TrendIndex {
                     doc: &a.doc,
                     recency: recency(wm_minute, minute_of(a.doc.published_at)),
                     story: a.story,
-                    words: &a.tokens,
+                    words: &self.toks[*s as usize],
                 }
             })
             .collect();
