@@ -191,7 +191,8 @@ where
 
     let mut stats = RunStats::default();
     let mut pending: HashMap<u64, Snapshot> = HashMap::new();
-    let mut rows: HashMap<u64, Vec<(Row, isize)>> = HashMap::new();
+    // Each epoch's row changes as the workers sent them (every row in one share).
+    let mut rows: HashMap<u64, Vec<Vec<(Row, isize)>>> = HashMap::new();
     let mut watermark_updates: HashMap<u64, Vec<(i64, i64)>> = HashMap::new();
     let mut watermark: BTreeMap<i64, i64> = BTreeMap::new();
     let mut ledger = TrendLedger::new(options.graph.trends.window_ms);
@@ -202,14 +203,7 @@ where
                     watermark_updates.entry(t).or_default().push((wm, d as i64));
                 }
             }
-            Output::Rows(epoch, updates) => {
-                let all = rows.entry(epoch).or_default();
-                if all.is_empty() {
-                    *all = updates;
-                } else {
-                    all.extend(updates);
-                }
-            }
+            Output::Rows(epoch, updates) => rows.entry(epoch).or_default().push(updates),
             Output::Decoded {
                 epoch,
                 events_in,
@@ -241,15 +235,18 @@ where
                 }
                 watermark.retain(|_, n| *n != 0);
                 let wm = watermark.keys().next_back().copied();
-                let net = rows.remove(&epoch).unwrap_or_default();
-                let history = ledger.apply(net.iter().map(|(r, d)| (r, *d as i64)), wm);
-                let mut snapshot = Snapshot::from_net(
-                    epoch,
-                    net.into_iter()
-                        .map(|(r, d)| (r, d as i64))
-                        .chain(history.upserts.into_iter().map(|r| (r, 1)))
-                        .chain(history.deletes.into_iter().map(|r| (r, -1))),
+                let mut shares = rows.remove(&epoch).unwrap_or_default();
+                let history =
+                    ledger.apply(shares.iter().flatten().map(|(r, d)| (r, *d as i64)), wm);
+                shares.push(
+                    history
+                        .upserts
+                        .into_iter()
+                        .map(|r| (r, 1))
+                        .chain(history.deletes.into_iter().map(|r| (r, -1)))
+                        .collect(),
                 );
+                let mut snapshot = Snapshot::from_shares(epoch, shares);
                 snapshot.watermark = wm;
                 snapshot.events_in = counts.events_in;
                 snapshot.rejected = counts.rejected;

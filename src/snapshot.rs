@@ -1,6 +1,6 @@
 //! A snapshot: the consolidated changes of one completed epoch, ready for the sinks to commit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dataflows::output::{Row, RowKey, Table};
 
@@ -91,43 +91,74 @@ impl Snapshot {
     /// Turns an epoch's consolidated row changes into upserts and deletes: a row whose count
     /// went up is written; a key whose old row went away and got no new row is deleted.
     pub fn from_net(epoch: u64, net: impl IntoIterator<Item = (Row, i64)>) -> Snapshot {
-        let mut tables: BTreeMap<Table, TableChanges> = BTreeMap::new();
-        let mut row_delta: BTreeMap<Table, i64> = BTreeMap::new();
+        let net: Vec<(Row, isize)> = net.into_iter().map(|(r, d)| (r, d as isize)).collect();
+        Snapshot::from_shares(epoch, vec![net])
+    }
+
+    /// [`Snapshot::from_net`] over the changes in several shares (one per worker, each row in
+    /// one share): the rows are moved once, into tables sized beforehand.
+    pub fn from_shares(epoch: u64, shares: Vec<Vec<(Row, isize)>>) -> Snapshot {
+        let mut sizes = [0usize; Table::ALL.len()];
+        for (row, _) in shares.iter().flatten().filter(|(_, d)| *d > 0) {
+            sizes[row.table() as usize] += 1;
+        }
+        let mut by_table: Vec<TableChanges> = sizes
+            .iter()
+            .map(|n| TableChanges {
+                upserts: Vec::with_capacity(*n),
+                ..TableChanges::default()
+            })
+            .collect();
+        let mut delta: [Option<i64>; Table::ALL.len()] = [None; Table::ALL.len()];
         // Keys of removed rows, each marked once a row of the same key is written again (a
-        // replacement); the unmarked ones are deleted.
+        // replacement); the unmarked ones are deleted. Their hashes let the rows written
+        // skip building their own key unless it may be one of them.
         let mut removed_keys: HashMap<(Table, RowKey), bool> = HashMap::new();
-        for (row, diff) in net {
+        let mut removed_hashes: HashSet<(Table, u64)> = HashSet::new();
+        let mut touched = [false; Table::ALL.len()];
+        for (row, diff) in shares.into_iter().flatten() {
             let table = row.table();
-            *row_delta.entry(table).or_insert(0) += diff;
+            *delta[table as usize].get_or_insert(0) += diff as i64;
             match diff {
                 0 => {}
-                d if d > 0 => tables.entry(table).or_default().upserts.push(row),
+                d if d > 0 => by_table[table as usize].upserts.push(row),
                 _ => {
+                    touched[table as usize] = true;
+                    removed_hashes.insert((table, row.key_hash()));
                     removed_keys.insert((table, row.key()), false);
                 }
             }
         }
-        let touched: std::collections::BTreeSet<Table> =
-            removed_keys.keys().map(|(t, _)| *t).collect();
-        for (table, changes) in tables.iter_mut() {
-            if !touched.contains(table) {
-                changes.new_keys = changes.upserts.len();
-                continue;
-            }
+        let row_delta: BTreeMap<Table, i64> = Table::ALL
+            .into_iter()
+            .zip(delta)
+            .filter_map(|(t, d)| Some((t, d?)))
+            .collect();
+        let mut tables: BTreeMap<Table, TableChanges> = BTreeMap::new();
+        for (table, mut changes) in Table::ALL.into_iter().zip(by_table) {
             // New keys first, replacements after, each in arrival order.
-            let (mut upserts, replacing): (Vec<Row>, Vec<Row>) =
-                std::mem::take(&mut changes.upserts).into_iter().partition(
-                    |row| match removed_keys.get_mut(&(*table, row.key())) {
-                        Some(replaced) => {
-                            *replaced = true;
-                            false
-                        }
-                        None => true,
-                    },
-                );
-            changes.new_keys = upserts.len();
-            upserts.extend(replacing);
-            changes.upserts = upserts;
+            let replacing: Vec<Row> = if !touched[table as usize] {
+                Vec::new()
+            } else {
+                changes
+                    .upserts
+                    .extract_if(.., |row| {
+                        removed_hashes.contains(&(table, row.key_hash()))
+                            && match removed_keys.get_mut(&(table, row.key())) {
+                                Some(replaced) => {
+                                    *replaced = true;
+                                    true
+                                }
+                                None => false,
+                            }
+                    })
+                    .collect()
+            };
+            changes.new_keys = changes.upserts.len();
+            changes.upserts.extend(replacing);
+            if !changes.is_empty() {
+                tables.insert(table, changes);
+            }
         }
         for ((table, key), replaced) in removed_keys {
             if !replaced {
@@ -199,6 +230,21 @@ mod tests {
         assert_eq!(changes.replacements(), &[row("r", 2)][..]);
         assert_eq!(changes.deletes, vec![vec!["gone".to_string()]]);
         assert_eq!(s.row_delta[&Table::CollectorResults], 1);
+        // The same changes spread over shares (the removed row in one, its replacement in
+        // another) give the same snapshot.
+        let shares = Snapshot::from_shares(
+            4,
+            vec![
+                vec![(row("r", 2), 1), (row("gone", 3), -1)],
+                vec![(row("n1", 1), 1), (row("r", 1), -1)],
+                vec![(row("n2", 1), 1)],
+            ],
+        );
+        let changes = &shares.tables[&Table::CollectorResults];
+        assert_eq!(changes.inserts(), &[row("n1", 1), row("n2", 1)][..]);
+        assert_eq!(changes.replacements(), &[row("r", 2)][..]);
+        assert_eq!(changes.deletes, vec![vec!["gone".to_string()]]);
+        assert_eq!(shares.row_delta, s.row_delta);
         // A table without removals: every row is new.
         let s = Snapshot::from_net(5, vec![(row("x", 1), 1), (row("y", 1), 1)]);
         assert_eq!(s.tables[&Table::CollectorResults].inserts().len(), 2);

@@ -24,6 +24,7 @@ pub enum Table {
 }
 
 impl Table {
+    /// Every table, in declaration order: `ALL[t as usize] == t`.
     pub const ALL: [Table; 12] = [
         Table::MetricFacts,
         Table::CollectorResults,
@@ -101,6 +102,35 @@ impl Row {
         }
     }
 
+    /// A hash of the row's primary key (equal keys hash equal) without building the key:
+    /// lets a large epoch test membership in a small set of keys before comparing keys.
+    pub fn key_hash(&self) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = crate::keyed::StateHasher::default().build_hasher();
+        match self {
+            Row::MetricFact(r) => r.id.hash(&mut h),
+            Row::CollectorResult(r) => r.id.hash(&mut h),
+            Row::BrandMetric(r) | Row::CompetitorMetric(r) => {
+                (&r.result_id, &r.competitor_id).hash(&mut h)
+            }
+            Row::BrandSentiment(r) | Row::CompetitorSentiment(r) => {
+                (&r.result_id, &r.competitor_id).hash(&mut h)
+            }
+            Row::Daily(k, _) => {
+                k.customer_id.hash(&mut h);
+                k.brand_id.hash(&mut h);
+                k.competitor_id.hash(&mut h);
+                k.collector_type.hash(&mut h);
+                k.day.hash(&mut h);
+            }
+            Row::Trend(t) => t.trend_id.hash(&mut h),
+            Row::TrendArticle(a) => (&a.source, &a.external_id).hash(&mut h),
+            Row::TrendAlias(a) => a.alias_id.hash(&mut h),
+            Row::ArchivedTrend(a) => (&a.trend.trend_id, a.archived_at).hash(&mut h),
+        }
+        h.finish()
+    }
+
     /// The primary key of the row within its table.
     pub fn key(&self) -> RowKey {
         let with_competitor = |id: &str, c: &Option<String>| {
@@ -128,6 +158,18 @@ impl Row {
             Row::TrendArticle(a) => vec![a.source.clone(), a.external_id.clone()],
             Row::TrendAlias(a) => vec![a.alias_id.clone()],
             Row::ArchivedTrend(a) => vec![a.trend.trend_id.clone(), a.archived_at.to_string()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_tables_are_listed_in_declaration_order() {
+        for (i, t) in Table::ALL.into_iter().enumerate() {
+            assert_eq!(t as usize, i, "{t:?}");
         }
     }
 }
