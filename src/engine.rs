@@ -283,17 +283,18 @@ where
 }
 
 /// Sends each completed epoch's row changes to the snapshot assembler: rows are exchanged by
-/// hash and consolidated on the workers, so the assembler only concatenates. A capability is
+/// the hash of their key and consolidated on the workers, so the assembler only concatenates. A capability is
 /// held for stashed rows until they are sent, so a probe after this operator passes an epoch
 /// only once its rows are on the channel.
 fn snapshot_rows<'scope>(
     rows: dataflows::differential_dataflow::VecCollection<'scope, u64, Row>,
     out: Sender<Output>,
 ) -> timely::dataflow::Stream<'scope, u64, Vec<()>> {
-    use dataflows::differential_dataflow::Hashable;
     use timely::dataflow::channels::pact::Exchange;
     use timely::dataflow::operators::Operator;
-    let exchange = Exchange::new(|(row, _, _): &(Row, u64, isize)| row.hashed());
+    // Equal rows have equal keys: routing and grouping by the key's hash keeps them together
+    // without hashing whole rows (answers included).
+    let exchange = Exchange::new(|(row, _, _): &(Row, u64, isize)| row.key_hash());
     rows.inner
         .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(
             exchange,
@@ -303,7 +304,7 @@ fn snapshot_rows<'scope>(
                 move |(input, frontier), _output| {
                     input.for_each(|cap, data| stash.absorb(&cap, data));
                     stash.complete(frontier, |cap, mut updates| {
-                        dataflows::keyed::consolidate(&mut updates);
+                        dataflows::keyed::consolidate_by(&mut updates, Row::key_hash);
                         if !updates.is_empty() {
                             let _ = out.send(Output::Rows(*cap.time(), updates));
                         }
