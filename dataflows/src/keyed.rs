@@ -135,8 +135,9 @@ fn index(i: usize) -> u32 {
     u32::try_from(i).expect("at most 2^32 updates per time and operator")
 }
 
-/// The indices of `items` ordered by `hash` of their key, equal hashes by the key itself: equal
-/// keys become contiguous runs of the result. Only `(hash, index)` pairs move.
+/// The indices of `items` ordered by `hash` of their key, equal keys as contiguous runs: the
+/// pairs are sorted as integers, and only a run of equal hashes holding distinct keys (a
+/// collision) is sorted again by key. Only `(hash, index)` pairs move.
 fn hash_order<I, K: Ord + ?Sized>(
     items: &[I],
     key: impl Fn(&I) -> &K,
@@ -147,10 +148,17 @@ fn hash_order<I, K: Ord + ?Sized>(
         .enumerate()
         .map(|(i, item)| (hash(key(item)), index(i)))
         .collect();
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| key(&items[a.1 as usize]).cmp(key(&items[b.1 as usize])))
-    });
+    order.sort_unstable();
+    let key_at = |p: &(u64, u32)| key(&items[p.1 as usize]);
+    let mut start = 0;
+    while start < order.len() {
+        let end = start + order[start..].partition_point(|p| p.0 == order[start].0);
+        let first = key_at(&order[start]);
+        if order[start + 1..end].iter().any(|p| key_at(p) != first) {
+            order[start..end].sort_by(|a, b| key_at(a).cmp(key_at(b)).then(a.1.cmp(&b.1)));
+        }
+        start = end;
+    }
     order
 }
 
