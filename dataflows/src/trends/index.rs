@@ -114,6 +114,13 @@ const SURVIVOR: u8 = 0;
 const ENTERING: u8 = 1;
 const LEAVING: u8 = 2;
 
+/// Scratch space of a vote: votes per label (a slot), zero between votes, and the labels seen.
+#[derive(Default)]
+struct Tally {
+    count: Vec<u32>,
+    seen: Vec<Slot>,
+}
+
 /// A surviving node whose votes changed in the current round.
 struct Touch {
     n: Slot,
@@ -600,37 +607,35 @@ impl TrendIndex {
         }
     }
 
-    /// The exact vote of `n` in `round` (≥ 2) from the labels of `round − 1`: the winner and
-    /// its margin over the next label.
-    fn vote(&self, n: Slot, round: usize, counts: &mut Vec<(Node, Slot)>) -> (Slot, i16) {
-        counts.clear();
-        let own = self.label(n, round - 1);
-        counts.push((self.nodes[own as usize], own));
-        for &m in &self.art(n).adj {
-            let l = self.label(m, round - 1);
-            counts.push((self.nodes[l as usize], l));
+    /// The exact vote of `n` in `round` (≥ 2) from the labels of `round − 1`: the winner (most
+    /// votes, ties to the smallest node) and its margin over the next label.
+    fn vote(&self, n: Slot, round: usize, tally: &mut Tally) -> (Slot, i16) {
+        if tally.count.len() < self.nodes.len() {
+            tally.count.resize(self.nodes.len(), 0);
         }
-        counts.sort_unstable();
-        // Runs of one label, in label order: the first longest run wins.
-        let (mut best, mut best_n, mut second_n) = (own, 0usize, 0usize);
-        let mut i = 0;
-        while i < counts.len() {
-            let l = counts[i].1;
-            let mut j = i + 1;
-            while j < counts.len() && counts[j].1 == l {
-                j += 1;
+        tally.seen.clear();
+        let own = self.label(n, round - 1);
+        let labels =
+            std::iter::once(own).chain(self.art(n).adj.iter().map(|&m| self.label(m, round - 1)));
+        for l in labels {
+            let c = &mut tally.count[l as usize];
+            if *c == 0 {
+                tally.seen.push(l);
             }
-            let c = j - i;
-            if c > best_n {
+            *c += 1;
+        }
+        let (mut best, mut best_n, mut second_n) = (own, 0u32, 0u32);
+        for &l in &tally.seen {
+            let c = std::mem::take(&mut tally.count[l as usize]);
+            if c > best_n || (c == best_n && self.nodes[l as usize] < self.nodes[best as usize]) {
                 second_n = best_n;
                 best = l;
                 best_n = c;
             } else if c > second_n {
                 second_n = c;
             }
-            i = j;
         }
-        let margin = (best_n - second_n).min(i16::MAX as usize) as i16;
+        let margin = (best_n - second_n).min(i16::MAX as u32) as i16;
         (best, margin)
     }
 
@@ -716,7 +721,7 @@ impl TrendIndex {
         }
         // Label changes of the previous round: (slot, old label).
         let mut prev: Vec<(Slot, Slot)> = Vec::new();
-        let mut counts = Vec::new();
+        let mut tally = Tally::default();
         let mut touched: Vec<Touch> = Vec::new();
         for round in 1..=self.rounds {
             self.next_touch();
@@ -770,7 +775,7 @@ impl TrendIndex {
                         0,
                     )
                 } else if t.slack <= 0 {
-                    self.vote(t.n, round, &mut counts)
+                    self.vote(t.n, round, &mut tally)
                 } else {
                     (t.before, t.slack.min(i32::from(i16::MAX)) as i16)
                 };
@@ -784,7 +789,7 @@ impl TrendIndex {
                 let (label, slack) = if round == 1 {
                     (self.vote_first(s), 0)
                 } else {
-                    self.vote(s, round, &mut counts)
+                    self.vote(s, round, &mut tally)
                 };
                 self.set_label(s, round, label, slack);
             }
