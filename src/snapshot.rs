@@ -98,35 +98,49 @@ impl Snapshot {
     /// [`Snapshot::from_net`] over the changes in several shares (one per worker, each row in
     /// one share): the rows are moved once, into tables sized beforehand.
     pub fn from_shares(epoch: u64, shares: Vec<Vec<(Row, isize)>>) -> Snapshot {
-        let mut sizes = [0usize; Table::ALL.len()];
-        for (row, _) in shares.iter().flatten().filter(|(_, d)| *d > 0) {
-            sizes[row.table() as usize] += 1;
-        }
-        let mut by_table: Vec<TableChanges> = sizes
-            .iter()
-            .map(|n| TableChanges {
-                upserts: Vec::with_capacity(*n),
-                ..TableChanges::default()
-            })
-            .collect();
-        let mut delta: [Option<i64>; Table::ALL.len()] = [None; Table::ALL.len()];
-        // Keys of removed rows, each marked once a row of the same key is written again (a
-        // replacement); the unmarked ones are deleted. Their hashes let the rows written
-        // skip building their own key unless it may be one of them.
+        const TABLES: usize = Table::ALL.len();
+        // First pass, by reference: each table's size, and the keys of removed rows, each
+        // marked once a row of the same key is written again (a replacement); the unmarked
+        // ones are deleted. Their hashes let the rows written skip building their own key
+        // unless it may be one of them.
+        let mut sizes = [0usize; TABLES];
         let mut removed_keys: HashMap<(Table, RowKey), bool> = HashMap::new();
         let mut removed_hashes: HashSet<(Table, u64)> = HashSet::new();
-        let mut touched = [false; Table::ALL.len()];
+        let mut touched = [false; TABLES];
+        for (row, diff) in shares.iter().flatten() {
+            let table = row.table();
+            if *diff > 0 {
+                sizes[table as usize] += 1;
+            } else if *diff < 0 {
+                touched[table as usize] = true;
+                removed_hashes.insert((table, row.key_hash()));
+                removed_keys.insert((table, row.key()), false);
+            }
+        }
+        // Second pass, moving the rows: new keys and replacements apart, each in arrival order.
+        let mut upserts: Vec<Vec<Row>> = sizes.iter().map(|n| Vec::with_capacity(*n)).collect();
+        let mut replacing: Vec<Vec<Row>> = (0..TABLES).map(|_| Vec::new()).collect();
+        let mut delta: [Option<i64>; TABLES] = [None; TABLES];
         for (row, diff) in shares.into_iter().flatten() {
             let table = row.table();
-            *delta[table as usize].get_or_insert(0) += diff as i64;
-            match diff {
-                0 => {}
-                d if d > 0 => by_table[table as usize].upserts.push(row),
-                _ => {
-                    touched[table as usize] = true;
-                    removed_hashes.insert((table, row.key_hash()));
-                    removed_keys.insert((table, row.key()), false);
-                }
+            let t = table as usize;
+            *delta[t].get_or_insert(0) += diff as i64;
+            if diff <= 0 {
+                continue;
+            }
+            let replaces = touched[t]
+                && removed_hashes.contains(&(table, row.key_hash()))
+                && match removed_keys.get_mut(&(table, row.key())) {
+                    Some(replaced) => {
+                        *replaced = true;
+                        true
+                    }
+                    None => false,
+                };
+            if replaces {
+                replacing[t].push(row);
+            } else {
+                upserts[t].push(row);
             }
         }
         let row_delta: BTreeMap<Table, i64> = Table::ALL
@@ -135,29 +149,18 @@ impl Snapshot {
             .filter_map(|(t, d)| Some((t, d?)))
             .collect();
         let mut tables: BTreeMap<Table, TableChanges> = BTreeMap::new();
-        for (table, mut changes) in Table::ALL.into_iter().zip(by_table) {
-            // New keys first, replacements after, each in arrival order.
-            let replacing: Vec<Row> = if !touched[table as usize] {
-                Vec::new()
-            } else {
-                changes
-                    .upserts
-                    .extract_if(.., |row| {
-                        removed_hashes.contains(&(table, row.key_hash()))
-                            && match removed_keys.get_mut(&(table, row.key())) {
-                                Some(replaced) => {
-                                    *replaced = true;
-                                    true
-                                }
-                                None => false,
-                            }
-                    })
-                    .collect()
-            };
-            changes.new_keys = changes.upserts.len();
-            changes.upserts.extend(replacing);
-            if !changes.is_empty() {
-                tables.insert(table, changes);
+        for ((table, mut rows), replacing) in Table::ALL.into_iter().zip(upserts).zip(replacing) {
+            let new_keys = rows.len();
+            rows.extend(replacing);
+            if !rows.is_empty() {
+                tables.insert(
+                    table,
+                    TableChanges {
+                        upserts: rows,
+                        new_keys,
+                        deletes: Vec::new(),
+                    },
+                );
             }
         }
         for ((table, key), replaced) in removed_keys {

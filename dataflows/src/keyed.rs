@@ -20,12 +20,15 @@ pub type StateHasher = foldhash::fast::FixedState;
 /// One update of a keyed collection: `((key, value), diff)`.
 pub type Update<K, V> = ((K, V), isize);
 
+/// A batch of updates as timely delivers them: `(update, time, diff)`.
+type Batch<X, T> = Vec<(X, T, isize)>;
+
 /// Updates held back until their time is complete, with a capability held for the earliest of
 /// them: the state of every operator here that acts once per completed time.
 pub struct Stash<T: Timestamp, X> {
     caps: CapabilitySet<T>,
     /// The batches received for each time, kept as they came (moved, not copied).
-    pending: BTreeMap<T, Vec<Vec<(X, T, isize)>>>,
+    pending: BTreeMap<T, Vec<Batch<X, T>>>,
 }
 
 impl<T: Timestamp + TotalOrder, X> Default for Stash<T, X> {
@@ -69,7 +72,7 @@ impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
 /// vector of their exact size: growing one vector per time by doubling faulted in twice the
 /// memory for large epochs). Mixed batches are split into runs of equal times.
 fn stash_by_time<T: Ord + Clone, X>(
-    pending: &mut BTreeMap<T, Vec<Vec<(X, T, isize)>>>,
+    pending: &mut BTreeMap<T, Vec<Batch<X, T>>>,
     data: &mut Vec<(X, T, isize)>,
 ) {
     let Some(first) = data.first().map(|u| u.1.clone()) else {
@@ -91,7 +94,7 @@ fn stash_by_time<T: Ord + Clone, X>(
 }
 
 /// One time's batches as one vector of `(update, diff)`, allocated at its exact size.
-fn concat<T, X>(batches: Vec<Vec<(X, T, isize)>>) -> Vec<(X, isize)> {
+fn concat<T, X>(batches: Vec<Batch<X, T>>) -> Vec<(X, isize)> {
     let mut all = Vec::with_capacity(batches.iter().map(Vec::len).sum());
     for batch in batches {
         all.extend(batch.into_iter().map(|(x, _, r)| (x, r)));
