@@ -68,7 +68,7 @@ impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
 }
 
 /// Files a batch of updates under their times. A batch usually holds one time: then the batch
-/// itself is kept, not copied (a time's updates are copied once, when it completes, into one
+/// itself is kept (unless mostly empty), not copied (a time's updates are copied once, when it completes, into one
 /// vector of their exact size: growing one vector per time by doubling faulted in twice the
 /// memory for large epochs). Mixed batches are split into runs of equal times.
 fn stash_by_time<T: Ord + Clone, X>(
@@ -79,7 +79,16 @@ fn stash_by_time<T: Ord + Clone, X>(
         return;
     };
     if data.iter().all(|u| u.1 == first) {
-        pending.entry(first).or_default().push(std::mem::take(data));
+        // A mostly empty buffer is copied, so that many small batches do not each hold a
+        // buffer's capacity until their time completes.
+        let batch = if data.capacity() > 2 * data.len() + 16 {
+            let mut tight = Vec::with_capacity(data.len());
+            tight.append(data);
+            tight
+        } else {
+            std::mem::take(data)
+        };
+        pending.entry(first).or_default().push(batch);
         return;
     }
     let mut drained = data.drain(..).peekable();
@@ -396,6 +405,15 @@ mod tests {
             stash_by_time(&mut pending, &mut data);
             assert!(data.is_empty());
         }
+        // A mostly empty buffer is copied (the caller keeps it), a full one is taken.
+        let mut sparse: Vec<(u32, u8, isize)> = Vec::with_capacity(1000);
+        sparse.extend([(7000, 2, 1), (7001, 2, 1)]);
+        expected
+            .entry(2)
+            .or_default()
+            .extend([(7000, 1), (7001, 1)]);
+        stash_by_time(&mut pending, &mut sparse);
+        assert!(sparse.is_empty() && sparse.capacity() >= 1000);
         let got: BTreeMap<u8, Vec<(u32, isize)>> = pending
             .into_iter()
             .map(|(t, batches)| {

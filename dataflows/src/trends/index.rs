@@ -608,7 +608,7 @@ impl TrendIndex {
     }
 
     /// The exact vote of `n` in `round` (≥ 2) from the labels of `round − 1`: the winner (most
-    /// votes, ties to the smallest node) and its margin over the next label.
+    /// votes, ties to the smallest node and slot) and its margin over the next label.
     fn vote(&self, n: Slot, round: usize, tally: &mut Tally) -> (Slot, i16) {
         if tally.count.len() < self.nodes.len() {
             tally.count.resize(self.nodes.len(), 0);
@@ -627,7 +627,10 @@ impl TrendIndex {
         let (mut best, mut best_n, mut second_n) = (own, 0u32, 0u32);
         for &l in &tally.seen {
             let c = std::mem::take(&mut tally.count[l as usize]);
-            if c > best_n || (c == best_n && self.nodes[l as usize] < self.nodes[best as usize]) {
+            // Ties go to the smallest node, then the smallest slot (a replaced article's old and
+            // new slots share a node within its epoch).
+            let first = (self.nodes[l as usize], l) < (self.nodes[best as usize], best);
+            if c > best_n || (c == best_n && first) {
                 second_n = best_n;
                 best = l;
                 best_n = c;
