@@ -97,10 +97,9 @@ pub struct TrendIndex {
     watermark: Option<i64>,
     /// Per slot: the node (the order of labels), the epoch role, and scratch space.
     nodes: Vec<Node>,
-    /// Per slot: the article's interned distinct tokens, sorted by id, and how many there
-    /// are. Kept beside the articles so that checking a pair reads only these.
+    /// Per slot: the article's interned distinct tokens, sorted by id. Kept beside the
+    /// articles so that checking a pair reads only these.
     toks: Vec<Box<[u32]>>,
-    lens: Vec<u32>,
     role: Vec<u8>,
     stamp: Vec<u32>,
     stamp_now: u32,
@@ -187,7 +186,6 @@ impl TrendIndex {
             watermark: None,
             nodes: Vec::new(),
             toks: Vec::new(),
-            lens: Vec::new(),
             role: Vec::new(),
             stamp: Vec::new(),
             stamp_now: 0,
@@ -299,7 +297,6 @@ impl TrendIndex {
             ids.dedup();
             let minute = minute_of(doc.published_at);
             let live = self.live_at(minute);
-            let len = ids.len() as u32;
             let article = Article {
                 node,
                 doc,
@@ -321,7 +318,6 @@ impl TrendIndex {
                     self.slack.extend(std::iter::repeat_n(0, self.rounds));
                     self.nodes.push(node);
                     self.toks.push(Box::default());
-                    self.lens.push(0);
                     self.role.push(SURVIVOR);
                     self.stamp.push(0);
                     self.shared.push(0);
@@ -332,7 +328,6 @@ impl TrendIndex {
             };
             self.nodes[s as usize] = node;
             self.toks[s as usize] = ids.into_boxed_slice();
-            self.lens[s as usize] = len;
             self.by_node.insert(node, s);
             self.by_minute.entry(minute).or_default().push(s);
             if live {
@@ -584,8 +579,8 @@ impl TrendIndex {
         for m in candidates {
             // Shared words are at least those counted in the index and at most that plus the
             // words too common to be indexed: skip pairs that cannot reach either threshold
-            // (and whose tokens differ) before reading the candidate's tokens.
-            let lb = self.lens[m as usize] as usize;
+            // (and whose tokens differ) from the lengths alone.
+            let lb = self.toks[m as usize].len();
             let most = shared[m as usize] as usize + unindexed;
             let best = if la + lb > most {
                 (most as i64 * 1_000_000) / (la + lb - most) as i64
