@@ -13,7 +13,7 @@ use support::close_epoch;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use dataflows::decode::Decoder;
 use dataflows::differential_dataflow::input::Input;
-use dataflows::event::{Change, CollectorResult, Event, Record};
+use dataflows::event::{Change, CollectorResult, Event, Record, Text};
 use dataflows::graph::{build, GraphConfig};
 use dataflows::timely;
 use dataflows::trends::index::TrendIndex;
@@ -262,7 +262,7 @@ const EPOCH_BATCHES: usize = 8;
 /// deletes of results in the base.
 fn metric_batches(base: &[Event], rest: &[Event]) -> Vec<Vec<Event>> {
     // The current record of each result in the base (later lines carry higher versions).
-    let mut latest: HashMap<&String, &Record<CollectorResult>> = HashMap::new();
+    let mut latest: HashMap<&Text, &Record<CollectorResult>> = HashMap::new();
     let mut order = Vec::new();
     for e in base {
         if let Event::CollectorResult(id, r) = e {
@@ -271,7 +271,7 @@ fn metric_batches(base: &[Event], rest: &[Event]) -> Vec<Vec<Event>> {
             }
         }
     }
-    let current: Vec<(&String, &Record<CollectorResult>)> = order
+    let current: Vec<(&Text, &Record<CollectorResult>)> = order
         .iter()
         .map(|id| (*id, latest[id]))
         .filter(|(_, r)| matches!(r.change, Change::Upsert(_)))

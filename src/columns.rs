@@ -248,7 +248,7 @@ fn text(s: &str) -> Value {
     Value::Text(s.to_string())
 }
 
-fn opt_text(s: &Option<String>) -> Value {
+fn opt_text<S: std::ops::Deref<Target = str>>(s: &Option<S>) -> Value {
     s.as_deref().map_or(Value::Null, text)
 }
 
@@ -455,7 +455,7 @@ mod tests {
             visibility_index: 500_000,
             share_of_answers: 0,
             mentions: 2,
-            positions: vec![3, 1],
+            positions: vec![3, 1].into(),
             best_position: Some(1),
         };
         let brand = ScoreRow {
@@ -467,7 +467,7 @@ mod tests {
                 DailyKey {
                     customer_id: "cu".into(),
                     brand_id: "b".into(),
-                    competitor_id: c.map(String::from),
+                    competitor_id: c.map(Into::into),
                     collector_type: "gpt".into(),
                     day: 20_454,
                 },

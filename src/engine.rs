@@ -136,7 +136,11 @@ where
             });
             input.advance_to(epoch + 1);
             input.flush();
-            worker.step_while(|| probe.less_than(input.time()));
+            // Park while waiting on the other workers (woken by their messages): a spinning
+            // worker takes a core from the source, the snapshot assembler and its peers.
+            while probe.less_than(input.time()) {
+                worker.step_or_park(None);
+            }
             if index == 0 {
                 let _ = out.send(Output::Complete(epoch));
             }

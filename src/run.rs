@@ -322,9 +322,7 @@ impl SummaryTables {
         // (customer, brand) → (answers, visibility sum, mentions)
         let mut brands: BTreeMap<(&str, &str), (i64, i64, i64)> = BTreeMap::new();
         for (k, a) in self.brand_daily.values() {
-            let e = brands
-                .entry((k.customer_id.as_str(), k.brand_id.as_str()))
-                .or_default();
+            let e = brands.entry((&*k.customer_id, &*k.brand_id)).or_default();
             e.0 += a.answers;
             e.1 += a.visibility_sum;
             e.2 += a.mentions;

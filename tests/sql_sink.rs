@@ -311,7 +311,7 @@ fn postgres_round_trips_awkward_values_and_deletes_by_key() {
             share_of_answers: 0,
             mentions: positions.len() as u32,
             best_position: positions.iter().min().copied(),
-            positions,
+            positions: positions.into(),
         })
     };
     let answer = Row::CollectorResult(CollectorResultRow {

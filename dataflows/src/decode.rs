@@ -1,10 +1,12 @@
 //! Decoding of raw message bytes into typed events; every failure names the field and the problem.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::event::{
     to_micros, Article, ArticleKey, Change, CollectorResult, CompetitorScores, Event, EventKind,
-    Record, Scores, Sentiment, SentimentLabel, Seq, TimestampMs,
+    Record, Scores, Sentiment, SentimentLabel, Seq, Text, TimestampMs,
 };
 
 /// Default largest accepted payload: 1 MiB.
@@ -201,7 +203,7 @@ fn tombstone(kind: EventKind, key: Option<&[u8]>, seq: Seq) -> Result<Event, Dec
     match kind {
         EventKind::CollectorResult => {
             non_empty("$key", key)?;
-            Ok(Event::CollectorResult(key.to_string(), record(seq)))
+            Ok(Event::CollectorResult(Text::from(key), record(seq)))
         }
         EventKind::Article => {
             let (source, external_id) = key.split_once('/').ok_or_else(|| {
@@ -419,10 +421,45 @@ struct RawSentiment {
     score: Option<f64>,
 }
 
+/// A JSON string borrowed from the input when it holds no escapes (copied once, into the
+/// event's shared [`Text`]), owned otherwise. serde borrows a `Cow` only as a bare field, not
+/// inside an `Option`, hence this newtype.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+impl Str<'_> {
+    fn text(&self) -> Text {
+        Text::from(&*self.0)
+    }
+}
+
 #[derive(Deserialize)]
-struct RawScores {
-    competitor_id: Option<String>,
-    name: Option<String>,
+struct RawScores<'a> {
+    #[serde(borrow)]
+    competitor_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
     visibility_index: Option<f64>,
     share_of_answers: Option<f64>,
     positions: Option<Vec<i64>>,
@@ -431,25 +468,36 @@ struct RawScores {
 }
 
 #[derive(Deserialize)]
-struct RawCollectorResult {
+struct RawCollectorResult<'a> {
     schema_version: Option<u64>,
-    id: Option<String>,
-    customer_id: Option<String>,
-    brand_id: Option<String>,
-    brand_name: Option<String>,
-    query_id: Option<String>,
-    collector_type: Option<String>,
-    topic: Option<String>,
-    created_at: Option<String>,
-    raw_answer: Option<String>,
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(borrow)]
+    customer_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    brand_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    brand_name: Option<Str<'a>>,
+    #[serde(borrow)]
+    query_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    collector_type: Option<Str<'a>>,
+    #[serde(borrow)]
+    topic: Option<Str<'a>>,
+    #[serde(borrow)]
+    created_at: Option<Str<'a>>,
+    #[serde(borrow)]
+    raw_answer: Option<Str<'a>>,
     version: Option<u64>,
     #[serde(default)]
     deleted: bool,
-    brand: Option<RawScores>,
-    competitors: Option<Vec<RawScores>>,
+    #[serde(borrow)]
+    brand: Option<RawScores<'a>>,
+    #[serde(borrow)]
+    competitors: Option<Vec<RawScores<'a>>>,
 }
 
-fn scores(path: &str, raw: RawScores) -> Result<Scores, DecodeError> {
+fn scores(path: &str, raw: RawScores<'_>) -> Result<Scores, DecodeError> {
     // Field names are relative here and get their path only on error (no allocation per field).
     scores_relative(raw).map_err(|mut e| {
         e.field = join(path, &e.field);
@@ -457,7 +505,7 @@ fn scores(path: &str, raw: RawScores) -> Result<Scores, DecodeError> {
     })
 }
 
-fn scores_relative(raw: RawScores) -> Result<Scores, DecodeError> {
+fn scores_relative(raw: RawScores<'_>) -> Result<Scores, DecodeError> {
     let visibility_index = unit_range(
         "visibility_index",
         required("visibility_index", raw.visibility_index)?,
@@ -523,16 +571,16 @@ fn scores_relative(raw: RawScores) -> Result<Scores, DecodeError> {
     Ok(Scores {
         visibility_index,
         share_of_answers,
-        positions,
+        positions: positions.into(),
         mentions,
         sentiment,
     })
 }
 
-fn required_text(field: &str, v: Option<String>) -> Result<String, DecodeError> {
+fn required_text(field: &str, v: Option<Str<'_>>) -> Result<Text, DecodeError> {
     let v = required(field, v)?;
-    non_empty(field, &v)?;
-    Ok(v)
+    non_empty(field, &v.0)?;
+    Ok(v.text())
 }
 
 fn decode_collector_result(text: &str, seq: Seq) -> Result<Event, DecodeError> {
@@ -555,7 +603,7 @@ fn decode_collector_result(text: &str, seq: Seq) -> Result<Event, DecodeError> {
     let query_id = required_text("query_id", raw.query_id)?;
     let collector_type = required_text("collector_type", raw.collector_type)?;
     let topic = required_text("topic", raw.topic)?;
-    let created_at = parse_rfc3339("created_at", &required("created_at", raw.created_at)?)?;
+    let created_at = parse_rfc3339("created_at", &required("created_at", raw.created_at)?.0)?;
     let brand = scores("brand", required("brand", raw.brand)?)?;
     let raw_competitors = raw.competitors.unwrap_or_default();
     let mut competitors: Vec<CompetitorScores> = Vec::with_capacity(raw_competitors.len());
@@ -568,7 +616,7 @@ fn decode_collector_result(text: &str, seq: Seq) -> Result<Event, DecodeError> {
                 Problem::Invalid(format!("duplicate competitor {competitor_id:?}")),
             ));
         }
-        let name = c.name.take();
+        let name = c.name.take().map(|n| n.text());
         competitors.push(CompetitorScores {
             competitor_id,
             name,
@@ -584,12 +632,12 @@ fn decode_collector_result(text: &str, seq: Seq) -> Result<Event, DecodeError> {
             change: Change::Upsert(CollectorResult {
                 customer_id,
                 brand_id,
-                brand_name: raw.brand_name,
+                brand_name: raw.brand_name.map(|n| n.text()),
                 query_id,
                 collector_type,
                 topic,
                 created_at,
-                raw_answer: raw.raw_answer,
+                raw_answer: raw.raw_answer.map(|a| a.text()),
                 version,
                 brand,
                 competitors,

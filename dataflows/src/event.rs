@@ -16,6 +16,10 @@ pub type Day = i32;
 /// exact under any order of additions and retractions; averages are derived at the edge.
 pub type Micros = i64;
 
+/// Text shared by reference: an answer's strings are decoded once and every row built from
+/// it (star schema, daily keys) holds the same allocation.
+pub type Text = std::sync::Arc<str>;
+
 /// Scale of [`Micros`].
 pub const MICROS: i64 = 1_000_000;
 
@@ -102,7 +106,7 @@ pub struct Scores {
     /// In [0, 1], as millionths.
     pub share_of_answers: Micros,
     /// 1-based ranks at which the brand appears in the answer.
-    pub positions: Vec<u32>,
+    pub positions: std::sync::Arc<[u32]>,
     pub mentions: u32,
     pub sentiment: Option<Sentiment>,
 }
@@ -116,22 +120,22 @@ impl Scores {
 /// A competitor's scores in one answer.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CompetitorScores {
-    pub competitor_id: String,
-    pub name: Option<String>,
+    pub competitor_id: Text,
+    pub name: Option<Text>,
     pub scores: Scores,
 }
 
 /// One scored LLM answer about a brand (SPEC 2.2). Its identity is `id`, kept beside it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CollectorResult {
-    pub customer_id: String,
-    pub brand_id: String,
-    pub brand_name: Option<String>,
-    pub query_id: String,
-    pub collector_type: String,
-    pub topic: String,
+    pub customer_id: Text,
+    pub brand_id: Text,
+    pub brand_name: Option<Text>,
+    pub query_id: Text,
+    pub collector_type: Text,
+    pub topic: Text,
     pub created_at: TimestampMs,
-    pub raw_answer: Option<String>,
+    pub raw_answer: Option<Text>,
     pub version: u64,
     pub brand: Scores,
     pub competitors: Vec<CompetitorScores>,
@@ -176,7 +180,7 @@ impl<P> Record<P> {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Event {
     Article(ArticleKey, Record<Article>),
-    CollectorResult(String, Record<CollectorResult>),
+    CollectorResult(Text, Record<CollectorResult>),
 }
 
 /// The two input kinds.

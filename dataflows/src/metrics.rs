@@ -7,7 +7,7 @@ use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use crate::event::{
-    day_of, CollectorResult, Day, Micros, Record, Scores, SentimentLabel, TimestampMs,
+    day_of, CollectorResult, Day, Micros, Record, Scores, SentimentLabel, Text, TimestampMs,
 };
 use crate::keyed::keyed_fold;
 use crate::output::Row;
@@ -16,12 +16,12 @@ use crate::upsert::upsert;
 /// `metric_facts`: one row per current collector result.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MetricFact {
-    pub id: String,
-    pub customer_id: String,
-    pub brand_id: String,
-    pub query_id: String,
-    pub collector_type: String,
-    pub topic: String,
+    pub id: Text,
+    pub customer_id: Text,
+    pub brand_id: Text,
+    pub query_id: Text,
+    pub collector_type: Text,
+    pub topic: Text,
     pub day: Day,
     pub created_at: TimestampMs,
     pub version: u64,
@@ -30,32 +30,32 @@ pub struct MetricFact {
 /// `collector_results`: the answer itself, stored once (`raw_answer` lives only here).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CollectorResultRow {
-    pub id: String,
-    pub brand_name: Option<String>,
+    pub id: Text,
+    pub brand_name: Option<Text>,
     pub created_at: TimestampMs,
     pub version: u64,
-    pub raw_answer: Option<String>,
+    pub raw_answer: Option<Text>,
 }
 
 /// `brand_metrics` (key `result_id`) and `competitor_metrics` (key `(result_id, competitor_id)`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ScoreRow {
-    pub result_id: String,
+    pub result_id: Text,
     /// `None` for the brand itself.
-    pub competitor_id: Option<String>,
-    pub competitor_name: Option<String>,
+    pub competitor_id: Option<Text>,
+    pub competitor_name: Option<Text>,
     pub visibility_index: Micros,
     pub share_of_answers: Micros,
     pub mentions: u32,
-    pub positions: Vec<u32>,
+    pub positions: std::sync::Arc<[u32]>,
     pub best_position: Option<u32>,
 }
 
 /// `brand_sentiment` (key `result_id`) and `competitor_sentiment` (key `(result_id, competitor_id)`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SentimentRow {
-    pub result_id: String,
-    pub competitor_id: Option<String>,
+    pub result_id: Text,
+    pub competitor_id: Option<Text>,
     pub label: SentimentLabel,
     pub score: Micros,
 }
@@ -63,10 +63,10 @@ pub struct SentimentRow {
 /// Key of a daily aggregate: `competitor_id` is `None` for `brand_daily_metrics`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DailyKey {
-    pub customer_id: String,
-    pub brand_id: String,
-    pub competitor_id: Option<String>,
-    pub collector_type: String,
+    pub customer_id: Text,
+    pub brand_id: Text,
+    pub competitor_id: Option<Text>,
+    pub collector_type: Text,
     pub day: Day,
 }
 
@@ -154,11 +154,12 @@ impl DailyState {
     }
 }
 
-/// The star-schema rows of one current collector result (everything but the aggregates).
-pub fn star_rows(id: &str, r: &CollectorResult) -> Vec<Row> {
+/// The star-schema rows of one current collector result (everything but the aggregates). The
+/// rows share the result's strings (reference counts, no copies).
+pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
     let mut rows = Vec::with_capacity(4 + 2 * r.competitors.len());
     rows.push(Row::MetricFact(MetricFact {
-        id: id.to_string(),
+        id: id.clone(),
         customer_id: r.customer_id.clone(),
         brand_id: r.brand_id.clone(),
         query_id: r.query_id.clone(),
@@ -169,16 +170,16 @@ pub fn star_rows(id: &str, r: &CollectorResult) -> Vec<Row> {
         version: r.version,
     }));
     rows.push(Row::CollectorResult(CollectorResultRow {
-        id: id.to_string(),
+        id: id.clone(),
         brand_name: r.brand_name.clone(),
         created_at: r.created_at,
         version: r.version,
         raw_answer: r.raw_answer.clone(),
     }));
-    let mut push_scores = |competitor: Option<(&str, &Option<String>)>, s: &Scores| {
-        let competitor_id = competitor.map(|(c, _)| c.to_string());
+    let mut push_scores = |competitor: Option<(&Text, &Option<Text>)>, s: &Scores| {
+        let competitor_id = competitor.map(|(c, _)| c.clone());
         let score_row = ScoreRow {
-            result_id: id.to_string(),
+            result_id: id.clone(),
             competitor_id: competitor_id.clone(),
             competitor_name: competitor.and_then(|(_, n)| n.clone()),
             visibility_index: s.visibility_index,
@@ -193,7 +194,7 @@ pub fn star_rows(id: &str, r: &CollectorResult) -> Vec<Row> {
         });
         if let Some(sent) = &s.sentiment {
             let sent_row = SentimentRow {
-                result_id: id.to_string(),
+                result_id: id.clone(),
                 competitor_id,
                 label: sent.label,
                 score: sent.score,
@@ -213,7 +214,7 @@ pub fn star_rows(id: &str, r: &CollectorResult) -> Vec<Row> {
 
 /// The daily-aggregate groups one current collector result contributes to, with its scores there.
 pub fn daily_contributions(r: &CollectorResult) -> impl Iterator<Item = (DailyKey, &Scores)> {
-    let key = |competitor_id: Option<String>| DailyKey {
+    let key = |competitor_id: Option<Text>| DailyKey {
         customer_id: r.customer_id.clone(),
         brand_id: r.brand_id.clone(),
         competitor_id,
@@ -231,7 +232,7 @@ pub fn daily_contributions(r: &CollectorResult) -> impl Iterator<Item = (DailyKe
 /// [`Row`]s. Records are upserted by the replace rule, so corrections and deletes retract
 /// exactly the rows and contributions of the version they replace.
 pub fn metrics<'scope, T>(
-    records: VecCollection<'scope, T, (String, Record<CollectorResult>)>,
+    records: VecCollection<'scope, T, (Text, Record<CollectorResult>)>,
 ) -> VecCollection<'scope, T, Row>
 where
     T: Timestamp + Lattice + TotalOrder,

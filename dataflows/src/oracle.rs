@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::event::{
     day_of, Article, ArticleKey, Change, CollectorResult, Event, Record, Scores, SentimentLabel,
+    Text,
 };
 use crate::metrics::{CollectorResultRow, DailyAgg, DailyKey, MetricFact, ScoreRow, SentimentRow};
 use crate::output::Row;
@@ -16,8 +17,8 @@ use crate::trends::{
 
 /// Applies records one by one in sequence order: a tombstone forgets the identity; any other
 /// record replaces the identity's state when its `(version, seq)` is greater.
-pub fn current_results(events: &[Event]) -> BTreeMap<String, CollectorResult> {
-    let records: Vec<(&String, &Record<CollectorResult>)> = events
+pub fn current_results(events: &[Event]) -> BTreeMap<Text, CollectorResult> {
+    let records: Vec<(&Text, &Record<CollectorResult>)> = events
         .iter()
         .filter_map(|e| match e {
             Event::CollectorResult(id, r) => Some((id, r)),
@@ -92,8 +93,7 @@ pub fn metrics_tables(events: &[Event]) -> BTreeMap<Row, i64> {
             version: r.version,
             raw_answer: r.raw_answer.clone(),
         }));
-        let mut entities: Vec<(Option<String>, Option<String>, &Scores)> =
-            vec![(None, None, &r.brand)];
+        let mut entities: Vec<(Option<Text>, Option<Text>, &Scores)> = vec![(None, None, &r.brand)];
         for c in &r.competitors {
             entities.push((Some(c.competitor_id.clone()), c.name.clone(), &c.scores));
         }
@@ -148,7 +148,7 @@ pub fn metrics_tables(events: &[Event]) -> BTreeMap<Row, i64> {
             agg.mentions += i64::from(s.mentions);
             agg.visibility_sum += s.visibility_index;
             agg.share_of_answers_sum += s.share_of_answers;
-            for p in &s.positions {
+            for p in s.positions.iter() {
                 agg.position_sum += i64::from(*p);
                 agg.position_count += 1;
                 agg.best_position = Some(agg.best_position.map_or(*p, |b| b.min(*p)));

@@ -133,14 +133,14 @@ impl Row {
 
     /// The primary key of the row within its table.
     pub fn key(&self) -> RowKey {
-        let with_competitor = |id: &str, c: &Option<String>| {
+        let with_competitor = |id: &str, c: &Option<crate::event::Text>| {
             let mut k = vec![id.to_string()];
-            k.extend(c.clone());
+            k.extend(c.as_deref().map(str::to_string));
             k
         };
         match self {
-            Row::MetricFact(r) => vec![r.id.clone()],
-            Row::CollectorResult(r) => vec![r.id.clone()],
+            Row::MetricFact(r) => vec![r.id.to_string()],
+            Row::CollectorResult(r) => vec![r.id.to_string()],
             Row::BrandMetric(r) | Row::CompetitorMetric(r) => {
                 with_competitor(&r.result_id, &r.competitor_id)
             }
@@ -148,9 +148,9 @@ impl Row {
                 with_competitor(&r.result_id, &r.competitor_id)
             }
             Row::Daily(k, _) => {
-                let mut key = vec![k.customer_id.clone(), k.brand_id.clone()];
-                key.extend(k.competitor_id.clone());
-                key.push(k.collector_type.clone());
+                let mut key = vec![k.customer_id.to_string(), k.brand_id.to_string()];
+                key.extend(k.competitor_id.as_deref().map(str::to_string));
+                key.push(k.collector_type.to_string());
                 key.push(k.day.to_string());
                 key
             }

@@ -138,7 +138,7 @@ fn scores_are_exact_millionths_and_unknown_fields_are_ignored() {
     let Event::CollectorResult(id, record) = event else {
         panic!("kind")
     };
-    assert_eq!(id, "r1");
+    assert_eq!(&*id, "r1");
     assert_eq!(record.seq, 9);
     let Change::Upsert(r) = record.change else {
         panic!("upsert")
@@ -148,6 +148,40 @@ fn scores_are_exact_millionths_and_unknown_fields_are_ignored() {
     assert_eq!(r.brand.best_position(), Some(1));
     assert_eq!(r.brand.sentiment.map(|s| s.score), Some(800_000));
     assert_eq!(r.created_at, 1_767_323_045_000);
+}
+
+/// Strings with JSON escapes are decoded (copied, unescaped); plain ones are borrowed from the
+/// input: both paths give the same text.
+#[test]
+fn escaped_and_plain_strings_decode_alike() {
+    let escaped = RESULT
+        .replace(
+            r#""id":"r1""#,
+            r#""id":"r\u0031","raw_answer":"say \"hi\"\nthen \u00e9""#,
+        )
+        .replace(
+            r#""competitor_id":"k""#,
+            r#""competitor_id":"\u006b","name":"K\tco""#,
+        );
+    let event = Decoder::default()
+        .decode_payload(EventKind::CollectorResult, escaped.as_bytes(), 0)
+        .expect("decodes");
+    let Event::CollectorResult(id, record) = event else {
+        panic!("kind")
+    };
+    assert_eq!(&*id, "r1");
+    let Change::Upsert(r) = record.change else {
+        panic!("upsert")
+    };
+    assert_eq!(r.raw_answer.as_deref(), Some("say \"hi\"\nthen \u{e9}"));
+    assert_eq!(&*r.competitors[0].competitor_id, "k");
+    assert_eq!(r.competitors[0].name.as_deref(), Some("K\tco"));
+    // An escaped id that unescapes to empty is still rejected as empty.
+    let empty = RESULT.replace(r#""id":"r1""#, r#""id":"\u0020""#);
+    assert!(matches!(
+        Decoder::default().decode_payload(EventKind::CollectorResult, empty.as_bytes(), 0),
+        Err(e) if e.field == "id" && e.problem == Problem::Empty
+    ));
 }
 
 #[test]

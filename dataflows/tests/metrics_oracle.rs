@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 
 use dataflows::event::{
     Change, CollectorResult, CompetitorScores, Event, Record, Scores, Sentiment, SentimentLabel,
+    Text,
 };
 use dataflows::metrics::metrics;
 use dataflows::oracle::metrics_tables;
@@ -37,26 +38,27 @@ fn result(rng: &mut StdRng, version: u64) -> CollectorResult {
     for c in ["c1", "c2", "c3"] {
         if rng.gen_bool(0.5) {
             competitors.push(CompetitorScores {
-                competitor_id: c.to_string(),
-                name: rng.gen_bool(0.5).then(|| format!("{c} inc")),
+                competitor_id: c.into(),
+                name: rng.gen_bool(0.5).then(|| format!("{c} inc").into()),
                 scores: scores(rng),
             });
         }
     }
     CollectorResult {
-        customer_id: format!("cust{}", rng.gen_range(0..2)),
-        brand_id: format!("brand{}", rng.gen_range(0..3)),
-        brand_name: rng.gen_bool(0.5).then(|| "Brand".to_string()),
-        query_id: format!("q{}", rng.gen_range(0..4)),
+        customer_id: format!("cust{}", rng.gen_range(0..2)).into(),
+        brand_id: format!("brand{}", rng.gen_range(0..3)).into(),
+        brand_name: rng.gen_bool(0.5).then(|| "Brand".into()),
+        query_id: format!("q{}", rng.gen_range(0..4)).into(),
         collector_type: ["chatgpt", "perplexity"]
             .choose(rng)
             .expect("types")
-            .to_string(),
-        topic: "t".to_string(),
+            .to_string()
+            .into(),
+        topic: "t".into(),
         created_at: 1_700_000_000_000 + rng.gen_range(0..3) * 86_400_000 + rng.gen_range(0..1000),
         raw_answer: rng
             .gen_bool(0.5)
-            .then(|| format!("answer {}", rng.gen::<u16>())),
+            .then(|| format!("answer {}", rng.gen::<u16>()).into()),
         version,
         brand: scores(rng),
         competitors,
@@ -73,7 +75,7 @@ fn random_stream(rng: &mut StdRng, len: usize) -> Vec<Event> {
             events.push(dup);
             continue;
         }
-        let id = format!("r{}", rng.gen_range(0..12));
+        let id: Text = format!("r{}", rng.gen_range(0..12)).into();
         let version = if rng.gen_bool(0.3) {
             0
         } else {
@@ -101,7 +103,7 @@ fn random_stream(rng: &mut StdRng, len: usize) -> Vec<Event> {
     events
 }
 
-fn records(events: &[Event]) -> Vec<(String, Record<CollectorResult>)> {
+fn records(events: &[Event]) -> Vec<(Text, Record<CollectorResult>)> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -200,9 +202,10 @@ fn correction_and_delete_flow_through_every_table() {
     let inputs: Vec<Vec<_>> = epochs.iter().map(|e| records(e)).collect();
     let states = support::run_epochs(2, inputs, metrics);
     assert!(!states[0].is_empty());
-    assert!(states[1].keys().all(
-        |row| !format!("{row:?}").contains(&v1.customer_id) || v1.customer_id == v2.customer_id
-    ));
+    assert!(states[1]
+        .keys()
+        .all(|row| !format!("{row:?}").contains(&*v1.customer_id)
+            || v1.customer_id == v2.customer_id));
     assert_eq!(states[1], metrics_tables(&epochs[..2].concat()));
     assert!(
         states[2].is_empty(),
