@@ -24,6 +24,9 @@ pub struct EngineOptions {
     pub graph: dataflows::graph::GraphConfig,
 }
 
+/// Rows changed at one time, as timely delivers them.
+type RowBatch = dataflows::keyed::Batch<Row, u64>;
+
 /// Totals of a run.
 #[derive(Clone, Debug, Default)]
 pub struct RunStats {
@@ -39,9 +42,9 @@ enum WorkerInput {
 }
 
 enum Output {
-    /// One worker's consolidated share of an epoch's row changes (rows are exchanged by hash,
-    /// so no row appears in two workers' shares).
-    Rows(u64, Vec<(Row, isize)>),
+    /// One worker's share of an epoch's row changes, in the batches the graph made them:
+    /// each row's changes come from the worker whose operator owns its key.
+    Rows(u64, Vec<RowBatch>),
     Watermark(Vec<(i64, u64, isize)>),
     Decoded {
         epoch: u64,
@@ -195,8 +198,8 @@ where
 
     let mut stats = RunStats::default();
     let mut pending: HashMap<u64, Snapshot> = HashMap::new();
-    // Each epoch's row changes as the workers sent them (every row in one share).
-    let mut rows: HashMap<u64, Vec<Vec<(Row, isize)>>> = HashMap::new();
+    // Each epoch's row changes in the batches the workers sent.
+    let mut rows: HashMap<u64, Vec<RowBatch>> = HashMap::new();
     let mut watermark_updates: HashMap<u64, Vec<(i64, i64)>> = HashMap::new();
     let mut watermark: BTreeMap<i64, i64> = BTreeMap::new();
     let mut ledger = TrendLedger::new(options.graph.trends.window_ms);
@@ -207,7 +210,7 @@ where
                     watermark_updates.entry(t).or_default().push((wm, d as i64));
                 }
             }
-            Output::Rows(epoch, updates) => rows.entry(epoch).or_default().push(updates),
+            Output::Rows(epoch, mut batches) => rows.entry(epoch).or_default().append(&mut batches),
             Output::Decoded {
                 epoch,
                 events_in,
@@ -241,13 +244,13 @@ where
                 let wm = watermark.keys().next_back().copied();
                 let mut shares = rows.remove(&epoch).unwrap_or_default();
                 let history =
-                    ledger.apply(shares.iter().flatten().map(|(r, d)| (r, *d as i64)), wm);
+                    ledger.apply(shares.iter().flatten().map(|(r, _, d)| (r, *d as i64)), wm);
                 shares.push(
                     history
                         .upserts
                         .into_iter()
-                        .map(|r| (r, 1))
-                        .chain(history.deletes.into_iter().map(|r| (r, -1)))
+                        .map(|r| (r, epoch, 1))
+                        .chain(history.deletes.into_iter().map(|r| (r, epoch, -1)))
                         .collect(),
                 );
                 let mut snapshot = Snapshot::from_shares(epoch, shares);
@@ -286,31 +289,33 @@ where
     Ok(stats)
 }
 
-/// Sends each completed epoch's row changes to the snapshot assembler: rows are exchanged by
-/// the hash of their key and consolidated on the workers, so the assembler only concatenates. A capability is
-/// held for stashed rows until they are sent, so a probe after this operator passes an epoch
-/// only once its rows are on the channel.
+/// Sends each completed epoch's row changes to the snapshot assembler, in the batches they
+/// came in. Rows stay on the worker that made them: the graph's keyed operators emit each key's
+/// changes on one worker, so an unchanged row's retraction and re-insertion (a corrected answer
+/// whose competitor rows did not change) meet there and cancel (`keyed::cancel_retracted`).
+/// Were they apart, the snapshot would still be right (a key removed and written again is a
+/// replacement), only with one more write. A capability is held for stashed rows until they
+/// are sent, so a probe after this operator passes an epoch only once its rows are on the
+/// channel.
 fn snapshot_rows<'scope>(
     rows: dataflows::differential_dataflow::VecCollection<'scope, u64, Row>,
     out: Sender<Output>,
 ) -> timely::dataflow::Stream<'scope, u64, Vec<()>> {
-    use timely::dataflow::channels::pact::Exchange;
+    use timely::dataflow::channels::pact::Pipeline;
     use timely::dataflow::operators::Operator;
-    // Equal rows have equal keys: routing and grouping by the key's hash keeps them together
-    // without hashing whole rows (answers included).
-    let exchange = Exchange::new(|(row, _, _): &(Row, u64, isize)| row.key_hash());
     rows.inner
         .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<()>>, _, _, _>(
-            exchange,
+            Pipeline,
             "SnapshotRows",
             move |_, _| {
                 let mut stash = dataflows::keyed::Stash::<u64, Row>::default();
                 move |(input, frontier), _output| {
                     input.for_each(|cap, data| stash.absorb(&cap, data));
-                    stash.complete(frontier, |cap, mut updates| {
-                        dataflows::keyed::consolidate_by(&mut updates, Row::key_hash);
-                        if !updates.is_empty() {
-                            let _ = out.send(Output::Rows(*cap.time(), updates));
+                    stash.complete_batches(frontier, |cap, mut batches| {
+                        dataflows::keyed::cancel_retracted(&mut batches, Row::key_hash);
+                        batches.retain(|b| !b.is_empty());
+                        if !batches.is_empty() {
+                            let _ = out.send(Output::Rows(*cap.time(), batches));
                         }
                     });
                 }

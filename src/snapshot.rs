@@ -61,6 +61,30 @@ impl TableChanges {
     }
 }
 
+/// One change of one output row, with or without the time it came with.
+pub trait RowChange {
+    fn parts(&self) -> (&Row, isize);
+    fn into_parts(self) -> (Row, isize);
+}
+
+impl RowChange for (Row, isize) {
+    fn parts(&self) -> (&Row, isize) {
+        (&self.0, self.1)
+    }
+    fn into_parts(self) -> (Row, isize) {
+        self
+    }
+}
+
+impl<T> RowChange for (Row, T, isize) {
+    fn parts(&self) -> (&Row, isize) {
+        (&self.0, self.2)
+    }
+    fn into_parts(self) -> (Row, isize) {
+        (self.0, self.2)
+    }
+}
+
 /// One committed epoch.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -95,9 +119,11 @@ impl Snapshot {
         Snapshot::from_shares(epoch, vec![net])
     }
 
-    /// [`Snapshot::from_net`] over the changes in several shares (one per worker, each row in
-    /// one share): the rows are moved once, into tables sized beforehand.
-    pub fn from_shares(epoch: u64, shares: Vec<Vec<(Row, isize)>>) -> Snapshot {
+    /// [`Snapshot::from_net`] over the changes in several shares (worker batches as they came,
+    /// each row in one share): the rows are moved once, into tables sized beforehand. A key's
+    /// row removed and written again in the same epoch is a replacement, even when the two
+    /// rows are equal (workers cancel those before, see `keyed::cancel_retracted`).
+    pub fn from_shares<C: RowChange>(epoch: u64, shares: Vec<Vec<C>>) -> Snapshot {
         const TABLES: usize = Table::ALL.len();
         // First pass, by reference: each table's size, and the keys of removed rows, each
         // marked once a row of the same key is written again (a replacement); the unmarked
@@ -107,11 +133,11 @@ impl Snapshot {
         let mut removed_keys: HashMap<(Table, RowKey), bool> = HashMap::new();
         let mut removed_hashes: HashSet<(Table, u64)> = HashSet::new();
         let mut touched = [false; TABLES];
-        for (row, diff) in shares.iter().flatten() {
+        for (row, diff) in shares.iter().flatten().map(RowChange::parts) {
             let table = row.table();
-            if *diff > 0 {
+            if diff > 0 {
                 sizes[table as usize] += 1;
-            } else if *diff < 0 {
+            } else if diff < 0 {
                 touched[table as usize] = true;
                 removed_hashes.insert((table, row.key_hash()));
                 removed_keys.insert((table, row.key()), false);
@@ -121,7 +147,7 @@ impl Snapshot {
         let mut upserts: Vec<Vec<Row>> = sizes.iter().map(|n| Vec::with_capacity(*n)).collect();
         let mut replacing: Vec<Vec<Row>> = (0..TABLES).map(|_| Vec::new()).collect();
         let mut delta: [Option<i64>; TABLES] = [None; TABLES];
-        for (row, diff) in shares.into_iter().flatten() {
+        for (row, diff) in shares.into_iter().flatten().map(RowChange::into_parts) {
             let table = row.table();
             let t = table as usize;
             *delta[t].get_or_insert(0) += diff as i64;

@@ -21,7 +21,7 @@ pub type StateHasher = foldhash::fast::FixedState;
 pub type Update<K, V> = ((K, V), isize);
 
 /// A batch of updates as timely delivers them: `(update, time, diff)`.
-type Batch<X, T> = Vec<(X, T, isize)>;
+pub type Batch<X, T> = Vec<(X, T, isize)>;
 
 /// Updates held back until their time is complete, with a capability held for the earliest of
 /// them: the state of every operator here that acts once per completed time.
@@ -62,6 +62,23 @@ impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
             }
             let batches = self.pending.remove(&time).unwrap_or_default();
             act(self.caps.delayed(&time), concat(batches));
+        }
+        self.caps.downgrade(self.pending.keys().next());
+    }
+
+    /// [`Stash::complete`] handing over each time's batches as they came, not concatenated
+    /// (no copy of the updates, no vector the size of the whole time).
+    pub fn complete_batches(
+        &mut self,
+        frontier: &MutableAntichain<T>,
+        mut act: impl FnMut(Capability<T>, Vec<Batch<X, T>>),
+    ) {
+        while let Some(time) = self.pending.keys().next().cloned() {
+            if frontier.less_equal(&time) {
+                break;
+            }
+            let batches = self.pending.remove(&time).unwrap_or_default();
+            act(self.caps.delayed(&time), batches);
         }
         self.caps.downgrade(self.pending.keys().next());
     }
@@ -247,35 +264,61 @@ where
         .as_collection()
 }
 
-/// Sums the diffs of equal values and drops the values whose diffs sum to zero, in place (the
-/// order of what remains is unspecified). Equal values are found as runs of [`hash_order`], so
-/// the values themselves move at most once: cheaper than a hash map or a sort of large values
-/// that rarely cancel.
-pub fn consolidate<D: std::hash::Hash + Ord>(updates: &mut Vec<(D, isize)>) {
-    use std::hash::BuildHasher;
-    let hasher = StateHasher::default();
-    consolidate_by(updates, |d| hasher.hash_one(d));
-}
-
-/// [`consolidate`] with the values grouped by `hash`, which must be equal for equal values
-/// (a hash of a part of the value, such as its key, is enough and cheaper).
-pub fn consolidate_by<D: Ord>(updates: &mut Vec<(D, isize)>, hash: impl Fn(&D) -> u64) {
-    let order = hash_order(updates, |(d, _)| d, hash);
-    let mut start = 0;
-    while start < order.len() {
-        let (hash, first) = order[start];
-        let mut end = start + 1;
-        while end < order.len()
-            && order[end].0 == hash
-            && updates[order[end].1 as usize].0 == updates[first as usize].0
-        {
-            let d = std::mem::take(&mut updates[order[end].1 as usize].1);
-            updates[first as usize].1 += d;
-            end += 1;
+/// Cancels equal updates of opposite signs across `batches` (the diffs of equal values summed
+/// into one of them, zeros dropped), looking only at values whose `hash` equals a retracted
+/// value's: the changes of keyed operators are consolidated per key already except where a
+/// key's old and new rows are equal (an unchanged row of a corrected answer), and those come
+/// with a retraction. Without retractions nothing is hashed; otherwise each value once.
+/// `hash` must be equal for equal values (a hash of the row's key is enough).
+pub fn cancel_retracted<D: Ord, T>(batches: &mut [Batch<D, T>], hash: impl Fn(&D) -> u64) {
+    let mut retracted: std::collections::HashSet<u64, StateHasher> = Default::default();
+    for (d, _, r) in batches.iter().flatten() {
+        if *r < 0 {
+            retracted.insert(hash(d));
         }
-        start = end;
     }
-    updates.retain(|(_, d)| *d != 0);
+    if retracted.is_empty() {
+        return;
+    }
+    // (hash, batch, index) of every value that may cancel, grouped by hash.
+    let mut candidates: Vec<(u64, u32, u32)> = Vec::new();
+    for (b, batch) in batches.iter().enumerate() {
+        for (i, (d, _, _)) in batch.iter().enumerate() {
+            let h = hash(d);
+            if retracted.contains(&h) {
+                candidates.push((h, index(b), index(i)));
+            }
+        }
+    }
+    candidates.sort_unstable();
+    let mut touched = vec![false; batches.len()];
+    let at = |c: &(u64, u32, u32)| (c.1 as usize, c.2 as usize);
+    for run in candidates.chunk_by_mut(|a, b| a.0 == b.0) {
+        // Equal values next to each other (a run is usually one key's old and new row).
+        if run.len() > 2 {
+            run.sort_by(|x, y| {
+                let ((bx, ix), (by, iy)) = (at(x), at(y));
+                batches[bx][ix].0.cmp(&batches[by][iy].0)
+            });
+        }
+        let mut head = at(&run[0]);
+        for c in &run[1..] {
+            let (b, i) = at(c);
+            if batches[b][i].0 == batches[head.0][head.1].0 {
+                let d = std::mem::take(&mut batches[b][i].2);
+                batches[head.0][head.1].2 += d;
+                touched[b] = true;
+                touched[head.0] = true;
+            } else {
+                head = (b, i);
+            }
+        }
+    }
+    for (batch, touched) in batches.iter_mut().zip(touched) {
+        if touched {
+            batch.retain(|(_, _, r)| *r != 0);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -295,26 +338,44 @@ mod tests {
     }
 
     #[test]
-    fn consolidate_sums_equal_values_and_drops_zeros() {
-        let mut rng = StdRng::seed_from_u64(3);
+    fn cancel_retracted_consolidates_around_retractions() {
+        let mut rng = StdRng::seed_from_u64(11);
         for _ in 0..500 {
-            let n = rng.gen_range(0..60);
-            let mut updates: Vec<(Colliding, isize)> = (0..n)
-                .map(|_| {
-                    let v = Colliding(rng.gen_range(0..4), rng.gen_range(0..3));
-                    (v, rng.gen_range(-2..=2))
-                })
-                .collect();
+            // Values appear at most once per sign (as keyed operators emit them), spread
+            // over batches; hashes collide on purpose.
+            let n = rng.gen_range(0..40u8);
+            let mut batches: Vec<Batch<Colliding, u64>> =
+                (0..rng.gen_range(1..4)).map(|_| Vec::new()).collect();
+            let nb = batches.len();
+            for v in 0..n {
+                let value = Colliding(v % 7, v / 7);
+                if rng.gen_bool(0.6) {
+                    batches[rng.gen_range(0..nb)].push((value.clone(), 0, 1));
+                }
+                if rng.gen_bool(0.4) {
+                    batches[rng.gen_range(0..nb)].push((value, 0, -1));
+                }
+            }
             let mut expected: BTreeMap<Colliding, isize> = BTreeMap::new();
-            for (v, d) in &updates {
+            for (v, _, d) in batches.iter().flatten() {
                 *expected.entry(v.clone()).or_insert(0) += d;
             }
             expected.retain(|_, d| *d != 0);
-            consolidate(&mut updates);
-            let got: BTreeMap<Colliding, isize> = updates.iter().cloned().collect();
-            assert_eq!(got.len(), updates.len(), "a value left twice: {updates:?}");
-            assert_eq!(got, expected);
+            cancel_retracted(&mut batches, |v| u64::from(v.0));
+            let got: Vec<(Colliding, isize)> = batches
+                .iter()
+                .flatten()
+                .map(|(v, _, d)| (v.clone(), *d))
+                .collect();
+            assert!(got.iter().all(|(_, d)| *d != 0), "a zero left: {got:?}");
+            let as_map: BTreeMap<Colliding, isize> = got.iter().cloned().collect();
+            assert_eq!(as_map.len(), got.len(), "a value left twice: {got:?}");
+            assert_eq!(as_map, expected);
         }
+        // Without retractions the hash is never called.
+        let mut plain: Vec<Batch<u8, u64>> = vec![vec![(1, 0, 1), (1, 0, 1)]];
+        cancel_retracted(&mut plain, |_| panic!("hashed"));
+        assert_eq!(plain[0].len(), 2);
     }
 
     #[test]
@@ -341,45 +402,26 @@ mod tests {
     }
 
     #[test]
-    fn consolidate_by_a_partial_hash_sums_equal_values() {
-        let mut rng = StdRng::seed_from_u64(4);
-        for _ in 0..300 {
-            let mut updates: Vec<((u8, u8), isize)> = (0..rng.gen_range(0..80))
-                .map(|_| {
-                    (
-                        (rng.gen_range(0..3), rng.gen_range(0..3)),
-                        rng.gen_range(-2..=2),
-                    )
-                })
-                .collect();
-            let mut expected: BTreeMap<(u8, u8), isize> = BTreeMap::new();
-            for (v, d) in &updates {
-                *expected.entry(*v).or_insert(0) += d;
-            }
-            expected.retain(|_, d| *d != 0);
-            consolidate_by(&mut updates, |v| u64::from(v.0));
-            let got: BTreeMap<(u8, u8), isize> = updates.iter().cloned().collect();
-            assert_eq!(got.len(), updates.len(), "a value left twice: {updates:?}");
-            assert_eq!(got, expected);
-        }
-    }
-
-    #[test]
-    fn consolidate_long_runs_of_one_value() {
-        let mut updates: Vec<(Colliding, isize)> = (0..1000)
-            .map(|i| (Colliding(1, (i % 2) as u8), if i % 3 == 0 { -1 } else { 1 }))
-            .collect();
+    fn cancel_retracted_long_runs_of_one_value() {
+        let mut batches: Vec<Batch<Colliding, u64>> = vec![(0..1000)
+            .map(|i| {
+                (
+                    Colliding(1, (i % 2) as u8),
+                    0,
+                    if i % 3 == 0 { -1 } else { 1 },
+                )
+            })
+            .collect()];
         let mut expected: BTreeMap<Colliding, isize> = BTreeMap::new();
-        for (v, d) in &updates {
+        for (v, _, d) in batches.iter().flatten() {
             *expected.entry(v.clone()).or_insert(0) += d;
         }
         expected.retain(|_, d| *d != 0);
-        consolidate(&mut updates);
-        assert_eq!(
-            updates.iter().cloned().collect::<BTreeMap<_, _>>(),
-            expected
-        );
-        assert_eq!(updates.len(), expected.len());
+        cancel_retracted(&mut batches, |v| u64::from(v.0));
+        let got: Vec<(Colliding, isize)> =
+            batches[0].iter().map(|(v, _, d)| (v.clone(), *d)).collect();
+        assert_eq!(got.len(), expected.len());
+        assert_eq!(got.into_iter().collect::<BTreeMap<_, _>>(), expected);
     }
 
     #[test]
