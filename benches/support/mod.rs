@@ -14,5 +14,8 @@ pub fn close_epoch(
     let next = *input.time() + 1;
     input.advance_to(next);
     input.flush();
-    worker.step_while(|| probe.less_than(input.time()));
+    // As the engine does: park while waiting for the other workers rather than spin.
+    while probe.less_than(input.time()) {
+        worker.step_or_park(None);
+    }
 }
