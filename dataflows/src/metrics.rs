@@ -9,7 +9,7 @@ use timely::progress::Timestamp;
 use crate::event::{
     day_of, CollectorResult, Day, Micros, Record, Scores, SentimentLabel, Text, TimestampMs,
 };
-use crate::keyed::keyed_fold;
+use crate::keyed::{keyed_fold, StateHasher};
 use crate::output::Row;
 use crate::upsert::upsert;
 
@@ -94,12 +94,9 @@ fn ratio(sum: i64, count: i64, scale: f64) -> Option<f64> {
 }
 
 impl DailyAgg {
-    /// Adds one answer's scores `mult` times. A negative `mult` subtracts the sums exactly but
-    /// cannot undo `best_position`: [`DailyState`] keeps that from counts.
-    pub fn add(&mut self, s: &Scores, mult: i64) {
-        if let Some(b) = s.best_position() {
-            self.best_position = Some(self.best_position.map_or(b, |x| x.min(b)));
-        }
+    /// Adds one answer's sums and counts `mult` times (a negative `mult` subtracts them
+    /// exactly); `best_position` is kept by [`DailyState`] from counts per position.
+    fn add_sums(&mut self, s: &Scores, mult: i64) {
         self.answers += mult;
         self.mentions += mult * i64::from(s.mentions);
         self.visibility_sum += mult * s.visibility_index;
@@ -115,6 +112,21 @@ impl DailyAgg {
                 SentimentLabel::Negative => self.negative += mult,
             }
         }
+    }
+
+    /// Adds another aggregate's sums and counts `mult` times (not `best_position`).
+    fn add_agg_sums(&mut self, o: &DailyAgg, mult: i64) {
+        self.answers += mult * o.answers;
+        self.mentions += mult * o.mentions;
+        self.visibility_sum += mult * o.visibility_sum;
+        self.share_of_answers_sum += mult * o.share_of_answers_sum;
+        self.position_sum += mult * o.position_sum;
+        self.position_count += mult * o.position_count;
+        self.sentiment_sum += mult * o.sentiment_sum;
+        self.sentiment_count += mult * o.sentiment_count;
+        self.positive += mult * o.positive;
+        self.neutral += mult * o.neutral;
+        self.negative += mult * o.negative;
     }
 
     pub fn avg_visibility_index(&self) -> Option<f64> {
@@ -140,17 +152,47 @@ pub struct DailyState {
 }
 
 impl DailyState {
-    /// Adds (`mult` > 0) or removes (`mult` < 0) one answer's scores.
-    pub fn add(&mut self, s: &Scores, mult: i64) {
-        self.agg.add(s, mult);
-        if let Some(b) = s.best_position() {
-            let n = self.best.entry(b).or_insert(0);
-            *n += mult;
-            if *n == 0 {
-                self.best.remove(&b);
+    /// Adds (`mult` > 0) or removes (`mult` < 0) a combined change of the group.
+    pub fn apply(&mut self, d: &DailyDelta, mult: i64) {
+        self.agg.add_agg_sums(&d.sums, mult);
+        for (b, n) in &d.best {
+            let count = self.best.entry(*b).or_insert(0);
+            *count += mult * n;
+            if *count == 0 {
+                self.best.remove(b);
             }
         }
         self.agg.best_position = self.best.keys().next().copied();
+    }
+}
+
+/// The combined change of one daily group within one epoch on one worker: the answers that
+/// entered it minus those that left, as sums and counts per best position (what
+/// [`DailyState`] keeps), so that a group is exchanged and folded once per epoch and worker
+/// rather than once per answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DailyDelta {
+    /// Sums and counts; `best_position` unused.
+    sums: DailyAgg,
+    /// Answers per best position.
+    best: Vec<(u32, i64)>,
+}
+
+impl DailyDelta {
+    /// Adds (`mult` > 0) or removes (`mult` < 0) one answer's scores.
+    pub fn add(&mut self, s: &Scores, mult: i64) {
+        self.sums.add_sums(s, mult);
+        if let Some(b) = s.best_position() {
+            match self.best.iter_mut().find(|(p, _)| *p == b) {
+                Some(e) => e.1 += mult,
+                None => self.best.push((b, mult)),
+            }
+        }
+    }
+
+    /// Whether the change leaves the group as it was (answers in and out cancelled).
+    pub fn is_empty(&self) -> bool {
+        self.sums == DailyAgg::default() && self.best.iter().all(|(_, n)| *n == 0)
     }
 }
 
@@ -228,6 +270,60 @@ pub fn daily_contributions(r: &CollectorResult) -> impl Iterator<Item = (DailyKe
     )
 }
 
+/// Each completed time's daily contributions of the current results, combined per group on
+/// this worker (no exchange): one [`DailyDelta`] per group touched, empty changes dropped.
+fn daily_deltas<'scope, T>(
+    current: VecCollection<'scope, T, (Text, std::sync::Arc<CollectorResult>)>,
+) -> VecCollection<'scope, T, (DailyKey, DailyDelta)>
+where
+    T: Timestamp + TotalOrder,
+{
+    use differential_dataflow::AsCollection;
+    use std::collections::{BTreeMap, HashMap};
+    use timely::container::CapacityContainerBuilder;
+    use timely::dataflow::channels::pact::Pipeline;
+    use timely::dataflow::operators::{CapabilitySet, Operator};
+    current
+        .inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(
+            Pipeline,
+            "DailyDeltas",
+            |_, _| {
+                let mut caps = CapabilitySet::<T>::new();
+                let mut pending: BTreeMap<T, HashMap<DailyKey, DailyDelta, StateHasher>> =
+                    BTreeMap::new();
+                move |(input, frontier), output| {
+                    input.for_each(|cap, data| {
+                        for c in cap.retain_stamp(0).iter() {
+                            caps.insert(c.clone());
+                        }
+                        for ((_, r), t, diff) in data.drain(..) {
+                            let groups = pending.entry(t).or_default();
+                            for (key, s) in daily_contributions(&r) {
+                                groups.entry(key).or_default().add(s, diff as i64);
+                            }
+                        }
+                    });
+                    while let Some(t) = pending.keys().next().cloned() {
+                        if frontier.less_equal(&t) {
+                            break;
+                        }
+                        let groups = pending.remove(&t).unwrap_or_default();
+                        let cap = caps.delayed(&t);
+                        output.session(&cap).give_iterator(
+                            groups
+                                .into_iter()
+                                .filter(|(_, d)| !d.is_empty())
+                                .map(|kd| (kd, t.clone(), 1)),
+                        );
+                    }
+                    caps.downgrade(pending.keys().next());
+                }
+            },
+        )
+        .as_collection()
+}
+
 /// Builds the metrics graph: collector-result records keyed by `id` → every metrics table, as
 /// [`Row`]s. Records are upserted by the replace rule, so corrections and deletes retract
 /// exactly the rows and contributions of the version they replace.
@@ -242,16 +338,12 @@ where
     let current = upsert(records.map(|(id, r)| (id, r.map(std::sync::Arc::new))));
     let star = current.clone().flat_map(|(id, r)| star_rows(&id, &r));
     let daily = keyed_fold(
-        current.flat_map(|(_id, r)| {
-            daily_contributions(&r)
-                .map(|(k, s)| (k, s.clone()))
-                .collect::<Vec<_>>()
-        }),
+        daily_deltas(current),
         "DailyAggregates",
         |key: &DailyKey, state: &mut DailyState, updates, output| {
             let before = state.agg.clone();
-            for ((_, scores), mult) in updates {
-                state.add(scores, *mult as i64);
+            for ((_, delta), mult) in updates {
+                state.apply(delta, *mult as i64);
             }
             if state.agg != before {
                 if before.answers > 0 {
@@ -264,4 +356,55 @@ where
         },
     );
     star.concat(daily)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scores(positions: &[u32], visibility: Micros) -> Scores {
+        Scores {
+            visibility_index: visibility,
+            share_of_answers: 0,
+            positions: positions.into(),
+            mentions: positions.len() as u32,
+            sentiment: None,
+        }
+    }
+
+    /// A group's deltas, applied in any grouping, give the aggregate of the answers it holds;
+    /// the best position comes back when the answer holding it leaves.
+    #[test]
+    fn deltas_keep_sums_and_best_position_exact() {
+        let (a, b, c) = (scores(&[1, 4], 10), scores(&[3], 20), scores(&[], 30));
+        let mut state = DailyState::default();
+        let mut d = DailyDelta::default();
+        d.add(&a, 1);
+        d.add(&b, 1);
+        d.add(&c, 1);
+        state.apply(&d, 1);
+        assert_eq!(state.agg.answers, 3);
+        assert_eq!(state.agg.best_position, Some(1));
+        assert_eq!(state.agg.visibility_sum, 60);
+        assert_eq!((state.agg.position_sum, state.agg.position_count), (8, 3));
+        // In one epoch: `a` leaves, and an answer enters and leaves again.
+        let mut d = DailyDelta::default();
+        d.add(&a, -1);
+        d.add(&scores(&[2], 5), 1);
+        d.add(&scores(&[2], 5), -1);
+        state.apply(&d, 1);
+        assert_eq!(state.agg.answers, 2);
+        assert_eq!(state.agg.best_position, Some(3));
+        assert_eq!(state.agg.visibility_sum, 50);
+        // A change that cancels out is empty; removing everything gives the default state.
+        let mut none = DailyDelta::default();
+        none.add(&b, 1);
+        none.add(&b, -1);
+        assert!(none.is_empty());
+        let mut rest = DailyDelta::default();
+        rest.add(&b, 1);
+        rest.add(&c, 1);
+        state.apply(&rest, -1);
+        assert_eq!(state, DailyState::default());
+    }
 }
