@@ -11,7 +11,7 @@ use dataflows::event::Event;
 use dataflows::output::Row;
 use dataflows::trends::ledger::TrendLedger;
 
-use crate::snapshot::{DeadLetter, Snapshot};
+use crate::snapshot::{DeadLetter, RowBatch, Snapshot};
 use crate::sources::{EpochInfo, InFlight, RawMessage, Source};
 
 /// How the engine runs.
@@ -23,9 +23,6 @@ pub struct EngineOptions {
     pub max_epochs_in_flight: usize,
     pub graph: dataflows::graph::GraphConfig,
 }
-
-/// Rows changed at one time, as timely delivers them.
-type RowBatch = dataflows::keyed::Batch<Row, u64>;
 
 /// Totals of a run.
 #[derive(Clone, Debug, Default)]

@@ -4,6 +4,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dataflows::output::{Row, RowKey, Table};
 
+/// Rows changed at one time (an epoch), as timely delivers them: `(row, time, diff)`.
+pub type RowBatch = dataflows::keyed::Batch<Row, u64>;
+
 /// A message that could not be decoded, kept with its reason and origin (SPEC 2.3).
 #[derive(Clone, Debug)]
 pub struct DeadLetter {
@@ -61,30 +64,6 @@ impl TableChanges {
     }
 }
 
-/// One change of one output row, with or without the time it came with.
-pub trait RowChange {
-    fn parts(&self) -> (&Row, isize);
-    fn into_parts(self) -> (Row, isize);
-}
-
-impl RowChange for (Row, isize) {
-    fn parts(&self) -> (&Row, isize) {
-        (&self.0, self.1)
-    }
-    fn into_parts(self) -> (Row, isize) {
-        self
-    }
-}
-
-impl<T> RowChange for (Row, T, isize) {
-    fn parts(&self) -> (&Row, isize) {
-        (&self.0, self.2)
-    }
-    fn into_parts(self) -> (Row, isize) {
-        (self.0, self.2)
-    }
-}
-
 /// One committed epoch.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -115,7 +94,10 @@ impl Snapshot {
     /// Turns an epoch's consolidated row changes into upserts and deletes: a row whose count
     /// went up is written; a key whose old row went away and got no new row is deleted.
     pub fn from_net(epoch: u64, net: impl IntoIterator<Item = (Row, i64)>) -> Snapshot {
-        let net: Vec<(Row, isize)> = net.into_iter().map(|(r, d)| (r, d as isize)).collect();
+        let net: RowBatch = net
+            .into_iter()
+            .map(|(r, d)| (r, epoch, d as isize))
+            .collect();
         Snapshot::from_shares(epoch, vec![net])
     }
 
@@ -123,7 +105,7 @@ impl Snapshot {
     /// each row in one share): the rows are moved once, into tables sized beforehand. A key's
     /// row removed and written again in the same epoch is a replacement, even when the two
     /// rows are equal (workers cancel those before, see `keyed::cancel_retracted`).
-    pub fn from_shares<C: RowChange>(epoch: u64, shares: Vec<Vec<C>>) -> Snapshot {
+    pub fn from_shares(epoch: u64, shares: Vec<RowBatch>) -> Snapshot {
         const TABLES: usize = Table::ALL.len();
         // First pass, by reference: each table's size, and the keys of removed rows, each
         // marked once a row of the same key is written again (a replacement); the unmarked
@@ -133,11 +115,11 @@ impl Snapshot {
         let mut removed_keys: HashMap<(Table, RowKey), bool> = HashMap::new();
         let mut removed_hashes: HashSet<(Table, u64)> = HashSet::new();
         let mut touched = [false; TABLES];
-        for (row, diff) in shares.iter().flatten().map(RowChange::parts) {
+        for (row, _, diff) in shares.iter().flatten() {
             let table = row.table();
-            if diff > 0 {
+            if *diff > 0 {
                 sizes[table as usize] += 1;
-            } else if diff < 0 {
+            } else if *diff < 0 {
                 touched[table as usize] = true;
                 removed_hashes.insert((table, row.key_hash()));
                 removed_keys.insert((table, row.key()), false);
@@ -147,7 +129,7 @@ impl Snapshot {
         let mut upserts: Vec<Vec<Row>> = sizes.iter().map(|n| Vec::with_capacity(*n)).collect();
         let mut replacing: Vec<Vec<Row>> = (0..TABLES).map(|_| Vec::new()).collect();
         let mut delta: [Option<i64>; TABLES] = [None; TABLES];
-        for (row, diff) in shares.into_iter().flatten().map(RowChange::into_parts) {
+        for (row, _, diff) in shares.into_iter().flatten() {
             let table = row.table();
             let t = table as usize;
             *delta[t].get_or_insert(0) += diff as i64;
@@ -264,9 +246,9 @@ mod tests {
         let shares = Snapshot::from_shares(
             4,
             vec![
-                vec![(row("r", 2), 1), (row("gone", 3), -1)],
-                vec![(row("n1", 1), 1), (row("r", 1), -1)],
-                vec![(row("n2", 1), 1)],
+                vec![(row("r", 2), 4, 1), (row("gone", 3), 4, -1)],
+                vec![(row("n1", 1), 4, 1), (row("r", 1), 4, -1)],
+                vec![(row("n2", 1), 4, 1)],
             ],
         );
         let changes = &shares.tables[&Table::CollectorResults];

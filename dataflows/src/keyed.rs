@@ -56,14 +56,7 @@ impl<T: Timestamp + TotalOrder, X> Stash<T, X> {
         frontier: &MutableAntichain<T>,
         mut act: impl FnMut(Capability<T>, Vec<(X, isize)>),
     ) {
-        while let Some(time) = self.pending.keys().next().cloned() {
-            if frontier.less_equal(&time) {
-                break;
-            }
-            let batches = self.pending.remove(&time).unwrap_or_default();
-            act(self.caps.delayed(&time), concat(batches));
-        }
-        self.caps.downgrade(self.pending.keys().next());
+        self.complete_batches(frontier, |cap, batches| act(cap, concat(batches)));
     }
 
     /// [`Stash::complete`] handing over each time's batches as they came, not concatenated

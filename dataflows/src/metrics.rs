@@ -9,7 +9,7 @@ use timely::progress::Timestamp;
 use crate::event::{
     day_of, CollectorResult, Day, Micros, Record, Scores, SentimentLabel, Text, TimestampMs,
 };
-use crate::keyed::{keyed_fold, StateHasher};
+use crate::keyed::{keyed_fold, Stash, StateHasher};
 use crate::output::Row;
 use crate::upsert::upsert;
 
@@ -94,27 +94,32 @@ fn ratio(sum: i64, count: i64, scale: f64) -> Option<f64> {
 }
 
 impl DailyAgg {
-    /// Adds one answer's sums and counts `mult` times (a negative `mult` subtracts them
-    /// exactly); `best_position` is kept by [`DailyState`] from counts per position.
-    fn add_sums(&mut self, s: &Scores, mult: i64) {
-        self.answers += mult;
-        self.mentions += mult * i64::from(s.mentions);
-        self.visibility_sum += mult * s.visibility_index;
-        self.share_of_answers_sum += mult * s.share_of_answers;
-        self.position_sum += mult * s.positions.iter().map(|p| i64::from(*p)).sum::<i64>();
-        self.position_count += mult * s.positions.len() as i64;
+    /// One answer's sums and counts (`best_position` is kept by [`DailyState`] from counts
+    /// per position, so that it stays exact when answers leave).
+    fn of_answer(s: &Scores) -> DailyAgg {
+        let mut a = DailyAgg {
+            answers: 1,
+            mentions: i64::from(s.mentions),
+            visibility_sum: s.visibility_index,
+            share_of_answers_sum: s.share_of_answers,
+            position_sum: s.positions.iter().map(|p| i64::from(*p)).sum(),
+            position_count: s.positions.len() as i64,
+            ..DailyAgg::default()
+        };
         if let Some(sent) = &s.sentiment {
-            self.sentiment_sum += mult * sent.score;
-            self.sentiment_count += mult;
+            a.sentiment_sum = sent.score;
+            a.sentiment_count = 1;
             match sent.label {
-                SentimentLabel::Positive => self.positive += mult,
-                SentimentLabel::Neutral => self.neutral += mult,
-                SentimentLabel::Negative => self.negative += mult,
+                SentimentLabel::Positive => a.positive = 1,
+                SentimentLabel::Neutral => a.neutral = 1,
+                SentimentLabel::Negative => a.negative = 1,
             }
         }
+        a
     }
 
-    /// Adds another aggregate's sums and counts `mult` times (not `best_position`).
+    /// Adds another aggregate's sums and counts `mult` times (a negative `mult` subtracts them
+    /// exactly; not `best_position`).
     fn add_agg_sums(&mut self, o: &DailyAgg, mult: i64) {
         self.answers += mult * o.answers;
         self.mentions += mult * o.mentions;
@@ -181,7 +186,7 @@ pub struct DailyDelta {
 impl DailyDelta {
     /// Adds (`mult` > 0) or removes (`mult` < 0) one answer's scores.
     pub fn add(&mut self, s: &Scores, mult: i64) {
-        self.sums.add_sums(s, mult);
+        self.sums.add_agg_sums(&DailyAgg::of_answer(s), mult);
         if let Some(b) = s.best_position() {
             match self.best.iter_mut().find(|(p, _)| *p == b) {
                 Some(e) => e.1 += mult,
@@ -279,45 +284,35 @@ where
     T: Timestamp + TotalOrder,
 {
     use differential_dataflow::AsCollection;
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::HashMap;
     use timely::container::CapacityContainerBuilder;
     use timely::dataflow::channels::pact::Pipeline;
-    use timely::dataflow::operators::{CapabilitySet, Operator};
+    use timely::dataflow::operators::Operator;
     current
         .inner
         .unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(
             Pipeline,
             "DailyDeltas",
             |_, _| {
-                let mut caps = CapabilitySet::<T>::new();
-                let mut pending: BTreeMap<T, HashMap<DailyKey, DailyDelta, StateHasher>> =
-                    BTreeMap::new();
+                let mut stash = Stash::<T, (Text, std::sync::Arc<CollectorResult>)>::default();
                 move |(input, frontier), output| {
-                    input.for_each(|cap, data| {
-                        for c in cap.retain_stamp(0).iter() {
-                            caps.insert(c.clone());
-                        }
-                        for ((_, r), t, diff) in data.drain(..) {
-                            let groups = pending.entry(t).or_default();
-                            for (key, s) in daily_contributions(&r) {
-                                groups.entry(key).or_default().add(s, diff as i64);
+                    input.for_each(|cap, data| stash.absorb(&cap, data));
+                    stash.complete_batches(frontier, |cap, batches| {
+                        let mut groups: HashMap<DailyKey, DailyDelta, StateHasher> =
+                            HashMap::default();
+                        for ((_, r), _, diff) in batches.iter().flatten() {
+                            for (key, s) in daily_contributions(r) {
+                                groups.entry(key).or_default().add(s, *diff as i64);
                             }
                         }
-                    });
-                    while let Some(t) = pending.keys().next().cloned() {
-                        if frontier.less_equal(&t) {
-                            break;
-                        }
-                        let groups = pending.remove(&t).unwrap_or_default();
-                        let cap = caps.delayed(&t);
+                        let t = cap.time().clone();
                         output.session(&cap).give_iterator(
                             groups
                                 .into_iter()
                                 .filter(|(_, d)| !d.is_empty())
                                 .map(|kd| (kd, t.clone(), 1)),
                         );
-                    }
-                    caps.downgrade(pending.keys().next());
+                    });
                 }
             },
         )
