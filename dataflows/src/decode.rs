@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::event::{
     to_micros, Article, ArticleKey, Change, CollectorResult, CompetitorScores, Event, EventKind,
-    Record, Scores, Sentiment, SentimentLabel, Seq, Text, TimestampMs,
+    Positions, Record, Scores, Sentiment, SentimentLabel, Seq, Text, TimestampMs,
 };
 
 /// Default largest accepted payload: 1 MiB.
@@ -416,8 +416,9 @@ fn decode_article(text: &str, seq: Seq) -> Result<Event, DecodeError> {
 }
 
 #[derive(Deserialize)]
-struct RawSentiment {
-    label: Option<String>,
+struct RawSentiment<'a> {
+    #[serde(borrow)]
+    label: Option<Str<'a>>,
     score: Option<f64>,
 }
 
@@ -462,9 +463,10 @@ struct RawScores<'a> {
     name: Option<Str<'a>>,
     visibility_index: Option<f64>,
     share_of_answers: Option<f64>,
-    positions: Option<Vec<i64>>,
+    positions: Option<smallvec::SmallVec<[i64; 8]>>,
     mentions: Option<i64>,
-    sentiment: Option<RawSentiment>,
+    #[serde(borrow)]
+    sentiment: Option<RawSentiment<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -524,7 +526,7 @@ fn scores_relative(raw: RawScores<'_>) -> Result<Scores, DecodeError> {
             },
         )
     })?;
-    let mut positions = Vec::with_capacity(raw.positions.as_ref().map_or(0, Vec::len));
+    let mut positions = Positions::with_capacity(raw.positions.as_ref().map_or(0, |p| p.len()));
     for (i, p) in raw.positions.unwrap_or_default().into_iter().enumerate() {
         let p = u32::try_from(p).ok().filter(|p| *p >= 1).ok_or_else(|| {
             err(
@@ -542,11 +544,11 @@ fn scores_relative(raw: RawScores<'_>) -> Result<Scores, DecodeError> {
         Some(s) => {
             let label_field = "sentiment.label";
             let label = required(label_field, s.label)?;
-            let label = SentimentLabel::parse(&label).ok_or_else(|| {
+            let label = SentimentLabel::parse(&label.0).ok_or_else(|| {
                 err(
                     label_field,
                     Problem::UnknownValue {
-                        value: label.clone(),
+                        value: label.0.to_string(),
                         expected: "positive, neutral, negative",
                     },
                 )
@@ -571,7 +573,7 @@ fn scores_relative(raw: RawScores<'_>) -> Result<Scores, DecodeError> {
     Ok(Scores {
         visibility_index,
         share_of_answers,
-        positions: positions.into(),
+        positions,
         mentions,
         sentiment,
     })

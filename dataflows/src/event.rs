@@ -16,9 +16,13 @@ pub type Day = i32;
 /// exact under any order of additions and retractions; averages are derived at the edge.
 pub type Micros = i64;
 
-/// Text shared by reference: an answer's strings are decoded once and every row built from
-/// it (star schema, daily keys) holds the same allocation.
-pub type Text = std::sync::Arc<str>;
+/// Text as rows hold it: inline up to 23 bytes (ids, names, labels: no allocation, no reference
+/// count), shared by reference beyond (an answer's text is decoded once and every row built
+/// from it holds the same allocation).
+pub type Text = smol_str::SmolStr;
+
+/// 1-based ranks in an answer: inline up to four (no allocation for the usual few).
+pub type Positions = smallvec::SmallVec<[u32; 4]>;
 
 /// Scale of [`Micros`].
 pub const MICROS: i64 = 1_000_000;
@@ -106,7 +110,7 @@ pub struct Scores {
     /// In [0, 1], as millionths.
     pub share_of_answers: Micros,
     /// 1-based ranks at which the brand appears in the answer.
-    pub positions: std::sync::Arc<[u32]>,
+    pub positions: Positions,
     pub mentions: u32,
     pub sentiment: Option<Sentiment>,
 }

@@ -47,7 +47,7 @@ pub struct ScoreRow {
     pub visibility_index: Micros,
     pub share_of_answers: Micros,
     pub mentions: u32,
-    pub positions: std::sync::Arc<[u32]>,
+    pub positions: crate::event::Positions,
     pub best_position: Option<u32>,
 }
 

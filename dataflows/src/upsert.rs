@@ -9,16 +9,17 @@ use crate::event::{current, Record};
 use crate::keyed::keyed_fold;
 
 /// The records of one identity, each with its multiplicity (a duplicate delivery counts once
-/// in the rule, but must be retracted as often as it was added).
+/// in the rule, but must be retracted as often as it was added). The usual one record is kept
+/// inline, in the state map's entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidates<P> {
-    records: Vec<(Record<P>, isize)>,
+    records: smallvec::SmallVec<[(Record<P>, isize); 1]>,
 }
 
 impl<P> Default for Candidates<P> {
     fn default() -> Self {
         Candidates {
-            records: Vec::new(),
+            records: smallvec::SmallVec::new(),
         }
     }
 }

@@ -184,6 +184,39 @@ fn escaped_and_plain_strings_decode_alike() {
     ));
 }
 
+/// Strings are kept inline up to 23 bytes and on the heap beyond, positions inline up to four
+/// and on the heap beyond: values on both sides of each limit decode whole, in order.
+#[test]
+fn short_and_long_strings_and_positions_decode_whole() {
+    for (id, positions) in [
+        ("a".repeat(23), vec![3, 1, 4, 1]),
+        ("b".repeat(24), vec![9, 2, 6, 5, 3]),
+        (format!("{}-\\u00e9", "c".repeat(40)), (1..=40).collect()),
+    ] {
+        let listed: Vec<String> = positions.iter().map(u32::to_string).collect();
+        let payload = RESULT
+            .replace(r#""id":"r1""#, &format!(r#""id":"{id}""#))
+            .replace(
+                r#""positions":[3,1]"#,
+                &format!(r#""positions":[{}]"#, listed.join(",")),
+            );
+        let event = Decoder::default()
+            .decode_payload(EventKind::CollectorResult, payload.as_bytes(), 0)
+            .expect("decodes");
+        let Event::CollectorResult(got, record) = event else {
+            panic!("kind")
+        };
+        assert_eq!(&*got, id.replace("\\u00e9", "\u{e9}"));
+        let Change::Upsert(r) = record.change else {
+            panic!("upsert")
+        };
+        assert_eq!(&r.brand.positions[..], &positions[..]);
+        assert_eq!(r.brand.best_position(), positions.iter().copied().min());
+        let label = r.brand.sentiment.map(|s| s.label.as_str());
+        assert_eq!(label, Some("positive"));
+    }
+}
+
 #[test]
 fn article_timestamps_either_form() {
     let d = Decoder::default();
