@@ -423,7 +423,7 @@ struct RawSentiment<'a> {
 }
 
 /// A JSON string borrowed from the input when it holds no escapes (copied once, into the
-/// event's shared [`Text`]), owned otherwise. serde borrows a `Cow` only as a bare field, not
+/// event's [`Text`]), owned otherwise. serde borrows a `Cow` only as a bare field, not
 /// inside an `Option`, hence this newtype.
 struct Str<'a>(Cow<'a, str>);
 
@@ -548,7 +548,7 @@ fn scores_relative(raw: RawScores<'_>) -> Result<Scores, DecodeError> {
                 err(
                     label_field,
                     Problem::UnknownValue {
-                        value: label.0.to_string(),
+                        value: label.0.into_owned(),
                         expected: "positive, neutral, negative",
                     },
                 )

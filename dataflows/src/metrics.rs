@@ -7,7 +7,8 @@ use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use crate::event::{
-    day_of, CollectorResult, Day, Micros, Record, Scores, SentimentLabel, Text, TimestampMs,
+    day_of, CollectorResult, Day, Micros, Positions, Record, Scores, SentimentLabel, Text,
+    TimestampMs,
 };
 use crate::keyed::{keyed_fold, Stash, StateHasher};
 use crate::output::Row;
@@ -47,7 +48,7 @@ pub struct ScoreRow {
     pub visibility_index: Micros,
     pub share_of_answers: Micros,
     pub mentions: u32,
-    pub positions: crate::event::Positions,
+    pub positions: Positions,
     pub best_position: Option<u32>,
 }
 
@@ -202,7 +203,8 @@ impl DailyDelta {
 }
 
 /// The star-schema rows of one current collector result (everything but the aggregates). The
-/// rows share the result's strings (reference counts, no copies).
+/// rows copy the result's short strings (inline [`Text`]) and share its long ones: no
+/// allocation per field.
 pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
     let mut rows = Vec::with_capacity(4 + 2 * r.competitors.len());
     rows.push(Row::MetricFact(MetricFact {
