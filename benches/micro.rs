@@ -350,7 +350,11 @@ fn metrics_epochs(c: &mut Criterion) {
     let mut worker = timely::worker::Worker::new(Default::default(), alloc, Some(Instant::now()));
     let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
         let (input, events) = scope.new_collection::<Event, isize>();
-        let outputs = build(events, GraphConfig::default());
+        let outputs = build(
+            events,
+            GraphConfig::default(),
+            Box::new(dataflows::blobs::MemBlobs::default()),
+        );
         let (probe, _) = outputs.rows.probe();
         outputs.watermark.probe_with(&probe);
         (input, probe)

@@ -395,7 +395,11 @@ fn run(work: &Arc<Workload>, workers: usize, params: &Params) -> Measured {
         }
         let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (input, events) = scope.new_collection::<Event, isize>();
-            let outputs = build(events, GraphConfig::default());
+            let outputs = build(
+                events,
+                GraphConfig::default(),
+                Box::new(dataflows::blobs::MemBlobs::default()),
+            );
             let (probe, _) = outputs
                 .rows
                 .inspect_batch(move |_, rows| {

@@ -5,6 +5,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use dataflows::blobs::{BlobStore, MemBlobs};
 use dataflows::decode::Decoder;
 use dataflows::differential_dataflow::input::Input;
 use dataflows::event::Event;
@@ -13,6 +14,7 @@ use dataflows::trends::ledger::TrendLedger;
 
 use crate::snapshot::{DeadLetter, RowBatch, Snapshot};
 use crate::sources::{EpochInfo, InFlight, RawMessage, Source};
+use crate::spill::FileBlobs;
 
 /// How the engine runs.
 #[derive(Clone, Debug)]
@@ -22,6 +24,41 @@ pub struct EngineOptions {
     /// Epochs a source may run ahead of the sinks before it waits (back-pressure).
     pub max_epochs_in_flight: usize,
     pub graph: dataflows::graph::GraphConfig,
+    /// Where each worker's replace rule keeps the collector results it holds.
+    pub answers: AnswerStore,
+}
+
+/// Where each worker's replace rule keeps the collector results it holds, serialized (the
+/// operator's state keeps 12 bytes per answer pointing there).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AnswerStore {
+    /// In memory (about 0.6 KB per answer in the generated workload).
+    #[default]
+    Memory,
+    /// In one scratch file per worker in this folder, unlinked at once: the space goes back
+    /// when the process ends, however it ends.
+    Disk(std::path::PathBuf),
+}
+
+impl AnswerStore {
+    /// One store per worker.
+    fn open(&self, workers: usize) -> std::io::Result<Vec<Box<dyn BlobStore>>> {
+        (0..workers)
+            .map(|w| -> std::io::Result<Box<dyn BlobStore>> {
+                Ok(match self {
+                    AnswerStore::Memory => Box::new(MemBlobs::default()),
+                    AnswerStore::Disk(dir) => Box::new(
+                        FileBlobs::create(dir, &format!("answers-w{w}")).map_err(|e| {
+                            std::io::Error::new(
+                                e.kind(),
+                                format!("answer store in {}: {e}", dir.display()),
+                            )
+                        })?,
+                    ),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Totals of a run.
@@ -79,6 +116,14 @@ where
         worker_rxs.push(Some(rx));
     }
     let worker_rxs = Arc::new(Mutex::new(worker_rxs));
+    let stores: Vec<Option<Box<dyn BlobStore>>> = options
+        .answers
+        .open(workers)
+        .map_err(EngineError::Io)?
+        .into_iter()
+        .map(Some)
+        .collect();
+    let stores = Arc::new(Mutex::new(stores));
     let info_tx = out_tx.clone();
     let out_for_workers = Arc::new(Mutex::new(out_tx));
     let decoder = options.decoder;
@@ -91,11 +136,16 @@ where
             .ok()
             .and_then(|mut v| v[index].take())
             .expect("each worker takes its own input channel once");
+        let answers = stores
+            .lock()
+            .ok()
+            .and_then(|mut v| v[index].take())
+            .expect("each worker takes its own answer store once");
         let out: Sender<Output> = out_for_workers.lock().expect("output channel").clone();
         let rows_out = out.clone();
         let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
             let (input, events) = scope.new_collection::<Event, isize>();
-            let outputs = dataflows::graph::build(events, graph_config);
+            let outputs = dataflows::graph::build(events, graph_config, answers);
             let watermark_out = rows_out.clone();
             let (probe, _) = outputs
                 .watermark

@@ -13,6 +13,7 @@ pub mod shutdown;
 pub mod sinks;
 pub mod snapshot;
 pub mod sources;
+pub mod spill;
 pub mod telemetry;
 
 /// The allocator of every trendflow binary, test and bench: the workload is millions of small

@@ -11,8 +11,8 @@ use dataflows::metrics::{DailyAgg, DailyKey};
 use dataflows::output::{Row, RowKey, Table};
 use dataflows::trends::TrendRow;
 
-use crate::cli::{ClusterArgs, InputKind, RunArgs, SinkKind};
-use crate::engine::{self, EngineOptions};
+use crate::cli::{AnswerStoreKind, ClusterArgs, InputKind, RunArgs, SinkKind};
+use crate::engine::{self, AnswerStore, EngineOptions};
 use crate::sinks::memory::MemorySink;
 use crate::sinks::sql::SqlSink;
 use crate::sinks::{Sink, SinkError};
@@ -368,6 +368,14 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         decoder,
         max_epochs_in_flight: 2,
         graph: dataflows::graph::GraphConfig { trends },
+        answers: match args.answer_store {
+            AnswerStoreKind::Memory => AnswerStore::Memory,
+            AnswerStoreKind::Disk => AnswerStore::Disk(
+                args.spill_dir
+                    .clone()
+                    .unwrap_or_else(|| args.data_dir.join("spill")),
+            ),
+        },
     };
     let kind = input_kind(args.kind);
     // A file run recomputes everything, so its first snapshot replaces the old rows; a Kafka
@@ -659,6 +667,7 @@ fn run_articles(args: &ClusterArgs) -> Result<(MemorySink, engine::RunStats), St
         graph: dataflows::graph::GraphConfig {
             trends: args.trends.config()?,
         },
+        answers: AnswerStore::Memory,
     };
     let source = FileSource::open(
         &args.input,

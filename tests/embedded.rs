@@ -61,6 +61,11 @@ fn run_with_no_flags_writes_sqlite_and_parquet_equal_to_the_oracle() {
         }
     }
     assert!(sqlite[&Table::MetricFacts].len() > 1_000);
+    // The answers were kept in per-worker scratch files there (the default), unlinked at once.
+    let spill: Vec<_> = std::fs::read_dir(dir.join("spill"))
+        .expect("the answer store's folder")
+        .collect();
+    assert!(spill.is_empty(), "scratch files left behind: {spill:?}");
     assert!(sqlite[&Table::Trends].len() > 5);
 
     // Parquet: the latest manifest lists every table with SQLite's row counts.

@@ -9,6 +9,7 @@ use differential_dataflow::AsCollection;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::core::Partition;
 
+use crate::blobs::BlobStore;
 use crate::event::{Event, TimestampMs};
 use crate::metrics::metrics;
 use crate::output::Row;
@@ -26,10 +27,12 @@ pub struct Outputs<'scope, T: Timestamp + Lattice> {
     pub watermark: VecCollection<'scope, T, TimestampMs>,
 }
 
-/// Splits events by kind and builds every computation over them.
+/// Splits events by kind and builds every computation over them; `answers` keeps the collector
+/// results the replace rule holds (this worker's store).
 pub fn build<'scope, T>(
     events: VecCollection<'scope, T, Event>,
     config: GraphConfig,
+    answers: Box<dyn BlobStore>,
 ) -> Outputs<'scope, T>
 where
     T: Timestamp + Lattice + TotalOrder + Ord + std::hash::Hash,
@@ -59,7 +62,7 @@ where
     });
     let trends = trends(articles, config.trends);
     Outputs {
-        rows: metrics(results).concat(trends.rows),
+        rows: metrics(results, answers).concat(trends.rows),
         watermark: trends.watermark,
     }
 }

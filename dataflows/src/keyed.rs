@@ -420,7 +420,7 @@ mod tests {
     #[test]
     fn stash_by_time_keeps_every_update_under_its_time() {
         let mut rng = StdRng::seed_from_u64(9);
-        let mut pending: BTreeMap<u8, Vec<Vec<(u32, u8, isize)>>> = BTreeMap::new();
+        let mut pending: BTreeMap<u8, Vec<Batch<u32, u8>>> = BTreeMap::new();
         let mut expected: BTreeMap<u8, Vec<(u32, isize)>> = BTreeMap::new();
         for batch in 0..50u32 {
             // Half the batches hold one time (kept whole), half mix times (split).

@@ -1,5 +1,6 @@
 //! trendflow's dataflow graph: event types and decoding, the replace rule, and the metrics and trend computations. No I/O.
 
+pub mod blobs;
 pub mod decode;
 pub mod event;
 pub mod graph;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
+use crate::blobs::{BlobStore, Serialized};
 use crate::event::{
     day_of, CollectorResult, Day, Micros, Positions, Record, Scores, SentimentLabel, Text,
     TimestampMs,
@@ -323,16 +324,21 @@ where
 
 /// Builds the metrics graph: collector-result records keyed by `id` → every metrics table, as
 /// [`Row`]s. Records are upserted by the replace rule, so corrections and deletes retract
-/// exactly the rows and contributions of the version they replace.
+/// exactly the rows and contributions of the version they replace. The rule keeps the answers
+/// it holds serialized in `answers` (this worker's store), not in its state.
 pub fn metrics<'scope, T>(
     records: VecCollection<'scope, T, (Text, Record<CollectorResult>)>,
+    answers: Box<dyn BlobStore>,
 ) -> VecCollection<'scope, T, Row>
 where
     T: Timestamp + Lattice + TotalOrder,
 {
-    // Shared payloads: the replace rule's state, its output and the rows built from it clone
-    // a pointer, not the answer.
-    let current = upsert(records.map(|(id, r)| (id, r.map(std::sync::Arc::new))));
+    // Shared payloads: the replace rule's output and the rows built from it clone a pointer,
+    // not the answer.
+    let current = upsert(
+        records.map(|(id, r)| (id, r.map(std::sync::Arc::new))),
+        Serialized::new(answers),
+    );
     let star = current.clone().flat_map(|(id, r)| star_rows(&id, &r));
     let daily = keyed_fold(
         daily_deltas(current),

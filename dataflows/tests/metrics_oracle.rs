@@ -6,12 +6,22 @@ mod support;
 use rand::prelude::*;
 use rand::rngs::StdRng;
 
+use dataflows::blobs::MemBlobs;
+use dataflows::differential_dataflow::VecCollection;
 use dataflows::event::{
     Change, CollectorResult, CompetitorScores, Event, Record, Scores, Sentiment, SentimentLabel,
     Text,
 };
 use dataflows::metrics::metrics;
 use dataflows::oracle::metrics_tables;
+use dataflows::output::Row;
+
+/// The metrics graph with its answers kept in memory (the service's file store is tested there).
+fn metrics_in_memory<'s>(
+    records: VecCollection<'s, u64, (Text, Record<CollectorResult>)>,
+) -> VecCollection<'s, u64, Row> {
+    metrics(records, Box::new(MemBlobs::default()))
+}
 
 fn scores(rng: &mut StdRng) -> Scores {
     let n_pos = rng.gen_range(0..3);
@@ -123,7 +133,7 @@ fn check(seed: u64, workers: usize, shuffle: bool) {
     let n_epochs = rng.gen_range(1..6);
     let epochs = support::cut_epochs(&stream, n_epochs, &mut rng);
     let inputs: Vec<Vec<_>> = epochs.iter().map(|e| records(e)).collect();
-    let states = support::run_epochs(workers, inputs, metrics);
+    let states = support::run_epochs(workers, inputs, metrics_in_memory);
     let mut seen: Vec<Event> = Vec::new();
     for (epoch, (events, state)) in epochs.iter().zip(&states).enumerate() {
         seen.extend(events.iter().cloned());
@@ -168,7 +178,7 @@ fn final_tables_do_not_depend_on_order_or_workers() {
             shuffled.shuffle(&mut rng);
             let epochs = support::cut_epochs(&shuffled, 3, &mut rng);
             let inputs: Vec<Vec<_>> = epochs.iter().map(|e| records(e)).collect();
-            let states = support::run_epochs(workers, inputs, metrics);
+            let states = support::run_epochs(workers, inputs, metrics_in_memory);
             finals.push(states.last().cloned().unwrap_or_default());
         }
         assert_eq!(finals[0], finals[1], "seed {seed}");
@@ -200,7 +210,7 @@ fn correction_and_delete_flow_through_every_table() {
         vec![ev(2, 3, Change::Delete)],
     ];
     let inputs: Vec<Vec<_>> = epochs.iter().map(|e| records(e)).collect();
-    let states = support::run_epochs(2, inputs, metrics);
+    let states = support::run_epochs(2, inputs, metrics_in_memory);
     assert!(!states[0].is_empty());
     assert!(states[1]
         .keys()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use dataflows::decode::Decoder;
 use dataflows::output::Table;
 use trendflow::columns::{values, Value};
-use trendflow::engine::EngineOptions;
+use trendflow::engine::{AnswerStore, EngineOptions};
 use trendflow::sinks::memory::MemorySink;
 use trendflow::sinks::Sink;
 use trendflow::sources::file::FileSource;
@@ -45,6 +45,7 @@ pub fn options(workers: usize) -> EngineOptions {
         decoder: Decoder::default(),
         max_epochs_in_flight: 2,
         graph: dataflows::graph::GraphConfig::default(),
+        answers: AnswerStore::default(),
     }
 }
 

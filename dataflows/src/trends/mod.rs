@@ -33,7 +33,7 @@ use crate::event::{Article, ArticleKey, Change, Record, TimestampMs};
 use crate::hash::fnv1a;
 use crate::keyed::{Stash, StateHasher};
 use crate::output::Row;
-use crate::upsert::upsert;
+use crate::upsert::{upsert, AsIs};
 
 /// A live article's node in the similarity graph: a stable hash of its identity.
 pub type Node = u64;
@@ -216,7 +216,7 @@ where
             },
         )
     });
-    let docs = upsert(headlines).map(|(key, h)| {
+    let docs = upsert(headlines, AsIs).map(|(key, h)| {
         IndexInput::Doc(
             node_of(&key),
             Doc {

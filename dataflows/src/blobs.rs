@@ -1,0 +1,195 @@
+//! Where the replace rule keeps the payloads it holds: serialized into an append-only blob store (in memory here; the service adds a scratch file).
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A payload's place in a [`BlobStore`]: its offset and length, in 12 bytes without padding
+/// (the replace rule keeps one per record it holds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlobRef {
+    offset_hi: u32,
+    offset_lo: u32,
+    len: u32,
+}
+
+impl BlobRef {
+    pub fn new(offset: u64, len: u32) -> BlobRef {
+        BlobRef {
+            offset_hi: (offset >> 32) as u32,
+            offset_lo: offset as u32,
+            len,
+        }
+    }
+
+    pub fn offset(self) -> u64 {
+        (u64::from(self.offset_hi) << 32) | u64::from(self.offset_lo)
+    }
+
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Append-only storage of byte strings, one per worker and operator. Reads are rare (a payload
+/// is read back only when it is replaced, deleted, or becomes current again), writes are one per
+/// record. A store that cannot do its job (a full disk) panics with the reason: the worker
+/// stops, nothing of the epoch is committed, and a restart replays it.
+pub trait BlobStore: Send + 'static {
+    /// Appends `bytes` and returns where they are.
+    fn put(&mut self, bytes: &[u8]) -> BlobRef;
+    /// Appends what `write` appends to the vector it is given (a store with a write buffer
+    /// lends it: no copy), and returns where it is.
+    fn put_with(&mut self, write: &mut dyn FnMut(&mut Vec<u8>)) -> BlobRef {
+        let mut bytes = Vec::new();
+        write(&mut bytes);
+        self.put(&bytes)
+    }
+    /// Replaces `out`'s contents with the bytes stored at `blob`.
+    fn get(&mut self, blob: BlobRef, out: &mut Vec<u8>);
+    /// Bytes appended so far.
+    fn stored_bytes(&self) -> u64;
+}
+
+/// Chunks of this size hold the blobs of a [`MemBlobs`] (a blob larger gets a chunk of its own).
+const CHUNK: usize = 1 << 20;
+
+/// A [`BlobStore`] in memory: blobs appended to chunks of 1 MiB, never moved (no vector
+/// doubling and copying as the store grows).
+#[derive(Debug, Default)]
+pub struct MemBlobs {
+    chunks: Vec<Vec<u8>>,
+    stored: u64,
+    /// `put_with` writes here, then copies into a chunk (a chunk is never reallocated).
+    scratch: Vec<u8>,
+}
+
+impl BlobStore for MemBlobs {
+    fn put(&mut self, bytes: &[u8]) -> BlobRef {
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= bytes.len());
+        if !fits {
+            self.chunks.push(Vec::with_capacity(CHUNK.max(bytes.len())));
+        }
+        let index = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[index];
+        let at = chunk.len();
+        chunk.extend_from_slice(bytes);
+        self.stored += bytes.len() as u64;
+        let len = u32::try_from(bytes.len()).expect("a blob is under 4 GiB");
+        BlobRef::new(((index as u64) << 32) | at as u64, len)
+    }
+
+    fn put_with(&mut self, write: &mut dyn FnMut(&mut Vec<u8>)) -> BlobRef {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        write(&mut scratch);
+        let blob = self.put(&scratch);
+        self.scratch = scratch;
+        blob
+    }
+
+    fn get(&mut self, blob: BlobRef, out: &mut Vec<u8>) {
+        let (index, at) = (
+            (blob.offset() >> 32) as usize,
+            blob.offset() as u32 as usize,
+        );
+        out.clear();
+        out.extend_from_slice(&self.chunks[index][at..at + blob.len()]);
+    }
+
+    fn stored_bytes(&self) -> u64 {
+        self.stored
+    }
+}
+
+/// Payloads kept serialized (bincode, variable-length integers: compact and lossless, so a
+/// payload read back equals the one stored) in a [`BlobStore`].
+pub struct Serialized {
+    blobs: Box<dyn BlobStore>,
+    /// Payloads read back are decoded from here.
+    buf: Vec<u8>,
+}
+
+fn options() -> impl bincode::Options {
+    bincode::DefaultOptions::new()
+}
+
+impl Serialized {
+    pub fn new(blobs: Box<dyn BlobStore>) -> Serialized {
+        Serialized {
+            blobs,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Stores `payload`, returning where it is.
+    pub fn keep<P: Serialize>(&mut self, payload: &P) -> BlobRef {
+        use bincode::Options;
+        self.blobs.put_with(&mut |out| {
+            options()
+                .serialize_into(&mut *out, payload)
+                .expect("payloads serialize (plain data, no maps with non-string keys)")
+        })
+    }
+
+    /// The payload stored at `blob`.
+    pub fn load<P: DeserializeOwned>(&mut self, blob: BlobRef) -> P {
+        use bincode::Options;
+        self.blobs.get(blob, &mut self.buf);
+        options()
+            .deserialize(&self.buf)
+            .expect("a stored payload reads back as the type it was stored as")
+    }
+
+    /// Bytes stored so far.
+    pub fn stored_bytes(&self) -> u64 {
+        self.blobs.stored_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_read_back_whole_across_chunks() {
+        let mut store = MemBlobs::default();
+        let big = vec![7u8; CHUNK + 5];
+        let small: Vec<u8> = (0..200u8).collect();
+        let refs: Vec<(BlobRef, Vec<u8>)> = [&small[..], &big[..], b"", &small[..10]]
+            .iter()
+            .cycle()
+            .take(40)
+            .enumerate()
+            .map(|(i, b)| match i % 3 {
+                0 => (store.put(b), b.to_vec()),
+                _ => (
+                    store.put_with(&mut |out| out.extend_from_slice(b)),
+                    b.to_vec(),
+                ),
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (r, bytes) in refs.iter().rev() {
+            store.get(*r, &mut out);
+            assert_eq!(&out, bytes);
+        }
+        assert_eq!(
+            store.stored_bytes(),
+            refs.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
+        );
+    }
+
+    #[test]
+    fn offsets_beyond_four_gib_survive_the_split() {
+        let r = BlobRef::new((5 << 32) + 17, 9);
+        assert_eq!((r.offset(), r.len()), ((5 << 32) + 17, 9));
+        assert_eq!(std::mem::size_of::<BlobRef>(), 12);
+    }
+}
