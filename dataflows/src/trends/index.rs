@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::similarity::{is_near_duplicate, jaccard};
+use super::similarity::{is_near_duplicate, jaccard, jaccard_of_counts, near_duplicate_of_counts};
 use super::{
     minute_of, recency, trend_id, trend_row, Doc, Member, Node, TrendArticleRow, TrendConfig,
 };
@@ -557,11 +557,14 @@ impl TrendIndex {
         let (stamp, shared) = (&mut self.stamp, &mut self.shared);
         stamp[s as usize] = now;
         let mut candidates: Vec<Slot> = Vec::new();
-        let mut unindexed = 0usize;
+        // Postings hold every live article with the word, over the cap or not: the shared
+        // count of a candidate is exact over the indexed words, and the words over the cap
+        // (few, common ones) are looked up in the candidate's list.
+        let mut unindexed: smallvec::SmallVec<[u32; 8]> = smallvec::SmallVec::new();
         for &t in a.iter() {
             let postings = &self.tokens.postings[t as usize];
             if postings.len() as u64 > cap {
-                unindexed += 1;
+                unindexed.push(t);
                 continue;
             }
             for &m in postings {
@@ -580,22 +583,32 @@ impl TrendIndex {
             // Shared words are at least those counted in the index and at most that plus the
             // words too common to be indexed: skip pairs that cannot reach either threshold
             // (and whose tokens differ) from the lengths alone.
-            let lb = self.toks[m as usize].len();
-            let most = shared[m as usize] as usize + unindexed;
+            let b = &self.toks[m as usize];
+            let lb = b.len();
+            let least = shared[m as usize] as usize;
+            let most = least + unindexed.len();
             let best = if la + lb > most {
                 (most as i64 * 1_000_000) / (la + lb - most) as i64
             } else {
                 1_000_000
             };
-            if best < sim.min_jaccard
-                && best < sim.near_duplicate
-                && (la != lb || *a != self.toks[m as usize])
-            {
+            let never_duplicate = best < sim.near_duplicate && (la != lb || most < la);
+            if best < sim.min_jaccard && never_duplicate {
                 continue;
             }
-            let b = &self.toks[m as usize];
-            let j = jaccard(a, b);
-            let dup = is_near_duplicate(a, b, j, sim);
+            // An edge for certain, and not a near-duplicate whatever the words over the cap
+            // hold: the candidate's own list need not be read.
+            if never_duplicate && jaccard_of_counts(la, lb, least) >= sim.min_jaccard {
+                found.push((s.min(m), s.max(m), false));
+                continue;
+            }
+            let common = unindexed
+                .iter()
+                .filter(|t| b.binary_search(t).is_ok())
+                .count();
+            let both = least + common;
+            let j = jaccard_of_counts(la, lb, both);
+            let dup = near_duplicate_of_counts(la, lb, both, j, sim);
             if j >= sim.min_jaccard || dup {
                 found.push((s.min(m), s.max(m), dup));
             }

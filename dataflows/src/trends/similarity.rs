@@ -30,6 +30,32 @@ impl Default for SimilarityConfig {
     }
 }
 
+/// Jaccard overlap of two sets of `la` and `lb` distinct tokens sharing `shared`, in
+/// millionths (0 when both are empty).
+pub fn jaccard_of_counts(la: usize, lb: usize, shared: usize) -> i64 {
+    let union = la + lb - shared;
+    if union == 0 {
+        0
+    } else {
+        (shared as i64 * 1_000_000) / union as i64
+    }
+}
+
+/// [`is_near_duplicate`] from the sizes of two sets of distinct tokens and how many they
+/// share (equal sets: the same size, every token shared).
+pub fn near_duplicate_of_counts(
+    la: usize,
+    lb: usize,
+    shared: usize,
+    j: i64,
+    config: SimilarityConfig,
+) -> bool {
+    (la == lb && shared == la)
+        || (la >= config.near_duplicate_min_tokens
+            && lb >= config.near_duplicate_min_tokens
+            && j >= config.near_duplicate)
+}
+
 /// Jaccard overlap of two sorted, distinct token lists, in millionths (0 when both are empty).
 pub fn jaccard<W: Ord>(a: &[W], b: &[W]) -> i64 {
     let (mut i, mut j, mut shared) = (0, 0, 0usize);
@@ -44,12 +70,7 @@ pub fn jaccard<W: Ord>(a: &[W], b: &[W]) -> i64 {
             }
         }
     }
-    let union = a.len() + b.len() - shared;
-    if union == 0 {
-        0
-    } else {
-        (shared as i64 * 1_000_000) / union as i64
-    }
+    jaccard_of_counts(a.len(), b.len(), shared)
 }
 
 /// Whether two token sets are near-duplicates.
@@ -66,6 +87,31 @@ mod tests {
 
     fn v(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
+    }
+
+    /// The counts' forms agree with the lists' on every pair of small sets.
+    #[test]
+    fn counts_agree_with_lists() {
+        let config = SimilarityConfig {
+            near_duplicate: 600_000,
+            near_duplicate_min_tokens: 2,
+            ..SimilarityConfig::default()
+        };
+        let sets: Vec<Vec<u32>> = (0u32..64)
+            .map(|bits| (0..6).filter(|i| bits & (1 << i) != 0).collect())
+            .collect();
+        for a in &sets {
+            for b in &sets {
+                let shared = a.iter().filter(|t| b.contains(t)).count();
+                let j = jaccard(a, b);
+                assert_eq!(jaccard_of_counts(a.len(), b.len(), shared), j);
+                assert_eq!(
+                    near_duplicate_of_counts(a.len(), b.len(), shared, j, config),
+                    is_near_duplicate(a, b, j, config),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
     }
 
     #[test]
