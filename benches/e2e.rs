@@ -198,7 +198,6 @@ fn generate_workload(p: &Params) {
     std::fs::write(kafka_file(p), kafka).expect("write kafka file");
 }
 
-/// A `/proc/self/status` field in bytes.
 /// Bytes this process has handed to `write` and `pwrite` so far (`/proc/self/io` `wchar`): in a
 /// load without sink, the answer store's scratch files.
 fn written_bytes() -> u64 {
@@ -210,6 +209,7 @@ fn written_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// A `/proc/self/status` field in bytes.
 fn proc_bytes(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status

@@ -34,7 +34,11 @@ impl FileBlobs {
             .write(true)
             .create_new(true)
             .open(&path)?;
-        std::fs::remove_file(&path)?;
+        if let Err(e) = std::fs::remove_file(&path) {
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         Ok(FileBlobs {
             file,
             path,

@@ -34,9 +34,11 @@ impl BlobRef {
     }
 }
 
-/// Append-only storage of byte strings, one per worker and operator. Reads are rare (a payload
-/// is read back only when it is replaced, deleted, or becomes current again), writes are one per
-/// record. A store that cannot do its job (a full disk) panics with the reason: the worker
+/// Append-only storage of byte strings, one per worker and operator. Writes are one per record
+/// received; reads are rarer: a payload is read back when its record is replaced, deleted or
+/// becomes current again, and to compare it with a duplicate delivery or a retraction of the
+/// same record. Nothing is ever removed: the store grows with every record received, as the
+/// replace rule's state did when it held the payloads itself. A store that cannot do its job (a full disk) panics with the reason: the worker
 /// stops, nothing of the epoch is committed, and a restart replays it.
 pub trait BlobStore: Send + 'static {
     /// Appends `bytes` and returns where they are.
@@ -145,11 +147,6 @@ impl Serialized {
         options()
             .deserialize(&self.buf)
             .expect("a stored payload reads back as the type it was stored as")
-    }
-
-    /// Bytes stored so far.
-    pub fn stored_bytes(&self) -> u64 {
-        self.blobs.stored_bytes()
     }
 }
 

@@ -41,8 +41,10 @@ impl<P: Clone + Debug + PartialEq + 'static> Keep<P> for AsIs {
 }
 
 /// Payloads kept serialized in a blob store, 12 bytes each in the operator's state: for large
-/// ones (collector results and their answer text), read back only when a record is replaced,
-/// deleted or becomes current again.
+/// ones (collector results and their answer text), read back when a record is replaced,
+/// deleted or becomes current again, or to compare it with a duplicate or a retraction. Two
+/// records with equal payloads are different records here: when one succeeds the other, the
+/// rule emits the payload's retraction and insertion, which cancel downstream.
 impl<P: Serialize + DeserializeOwned + PartialEq + 'static> Keep<P> for Serialized {
     type Kept = BlobRef;
     fn keep(&mut self, payload: &P) -> BlobRef {

@@ -457,11 +457,24 @@ impl TrendIndex {
         holders.sort_unstable();
         holders.dedup();
         for a in holders {
+            // The articles that share a word under the cap with `a`, stamped from the
+            // postings (read in order) rather than by reading each neighbour's words.
+            self.next_stamp();
+            let now = self.stamp_now;
+            let (toks, postings, stamp) = (&self.toks, &self.tokens.postings, &mut self.stamp);
+            for &t in toks[a as usize].iter() {
+                let holders_of_t = &postings[t as usize];
+                if holders_of_t.len() as u64 <= cap {
+                    for &m in holders_of_t {
+                        stamp[m as usize] = now;
+                    }
+                }
+            }
             let adj = std::mem::take(&mut self.art_mut(a).adj);
             let mut kept = Vec::with_capacity(adj.len());
             let mut lost = false;
             for b in adj {
-                if self.candidates(a, b) {
+                if self.stamp[b as usize] == now {
                     kept.push(b);
                 } else {
                     lost = true;
@@ -525,27 +538,6 @@ impl TrendIndex {
         }
     }
 
-    /// Whether two live articles share a token that proposes pairs.
-    fn candidates(&self, a: Slot, b: Slot) -> bool {
-        let cap = self.config.similarity.index_cap;
-        let (ta, tb) = (&self.toks[a as usize], &self.toks[b as usize]);
-        let (mut i, mut j) = (0, 0);
-        while i < ta.len() && j < tb.len() {
-            match ta[i].cmp(&tb[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    if self.tokens.df(ta[i]) <= cap {
-                        return true;
-                    }
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        false
-    }
-
     /// The edges of an entering article to every live candidate (an entering candidate only
     /// when it is the larger slot, so that each pair is scored once).
     fn score_entering(&mut self, s: Slot, found: &mut Vec<(Slot, Slot, bool)>) {
@@ -582,7 +574,7 @@ impl TrendIndex {
         for m in candidates {
             // Shared words are at least those counted in the index and at most that plus the
             // words too common to be indexed: skip pairs that cannot reach either threshold
-            // (and whose tokens differ) from the lengths alone.
+            // (nor be equal sets: the shared words cannot reach the length) from the counts alone.
             let b = &self.toks[m as usize];
             let lb = b.len();
             let least = shared[m as usize] as usize;
