@@ -499,25 +499,33 @@ fn phase_load(p: &Params, phase: &str, file: &Path, sinks_kind: &str, batches: b
         "brand_daily_groups": live.get(&Table::BrandDailyMetrics).copied().unwrap_or(0),
     });
     if batches {
-        let lines = file_lines(&inc_file(p));
+        // Read one batch at a time: the bench holds no more of its input than the batch in
+        // flight, so the settled RSS below is the engine's.
+        let mut lines = std::io::BufReader::new(std::fs::File::open(inc_file(p)).expect("open"))
+            .split(b'\n')
+            .map(|l| l.expect("read"));
         let mut seq = load_lines;
         let mut latencies = Vec::new();
         let mut events = 0u64;
-        for chunk in lines.chunks(p.batch).take(p.batches) {
-            let batch: Vec<RawMessage> = chunk
-                .iter()
+        for _ in 0..p.batches {
+            let batch: Vec<RawMessage> = lines
+                .by_ref()
+                .take(p.batch)
                 .map(|l| {
                     seq += 1;
                     RawMessage {
                         kind: None,
                         key: None,
-                        payload: Some(l.clone()),
+                        payload: Some(l),
                         seq: seq - 1,
                         partition: 0,
                         topic: None,
                     }
                 })
                 .collect();
+            if batch.is_empty() {
+                break;
+            }
             events += batch.len() as u64;
             let sent = Instant::now();
             batch_tx.send(batch).expect("send batch");

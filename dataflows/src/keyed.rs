@@ -5,7 +5,7 @@
 //! instead of arranging every input and output update, so state and work per update are O(1)
 //! in the history of the key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use differential_dataflow::{AsCollection, ExchangeData, Hashable, VecCollection};
 use timely::dataflow::channels::pact::Exchange;
@@ -13,6 +13,8 @@ use timely::dataflow::operators::{Capability, CapabilitySet, InputCapability, Op
 use timely::order::TotalOrder;
 use timely::progress::frontier::MutableAntichain;
 use timely::progress::Timestamp;
+
+use crate::dense::DenseMap;
 
 /// A fast, seeded hasher for per-worker state (never persisted, never exchanged).
 pub type StateHasher = foldhash::fast::FixedState;
@@ -212,7 +214,7 @@ where
         .inner
         .unary_frontier(exchange, name, move |_capability, _info| {
             let mut stash = Stash::<T, (K, V)>::default();
-            let mut state: HashMap<K, S, StateHasher> = HashMap::default();
+            let mut state: DenseMap<K, S> = DenseMap::default();
             let empty = S::default();
             let mut out: Vec<(O, isize)> = Vec::new();
             move |(input, frontier), output| {
@@ -244,7 +246,7 @@ where
                                 let mut s = S::default();
                                 fold(key, &mut s, group, &mut out);
                                 if s != empty {
-                                    state.insert(key.clone(), s);
+                                    state.insert_new(key.clone(), s);
                                 }
                             }
                         }

@@ -2,6 +2,7 @@
 
 pub mod blobs;
 pub mod decode;
+pub mod dense;
 pub mod event;
 pub mod graph;
 pub mod hash;
