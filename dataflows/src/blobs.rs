@@ -38,8 +38,9 @@ impl BlobRef {
 /// received; reads are rarer: a payload is read back when its record is replaced, deleted or
 /// becomes current again, and to compare it with a duplicate delivery or a retraction of the
 /// same record. Nothing is ever removed: the store grows with every record received, as the
-/// replace rule's state did when it held the payloads itself. A store that cannot do its job (a full disk) panics with the reason: the worker
-/// stops, nothing of the epoch is committed, and a restart replays it.
+/// replace rule's state did when it held the payloads itself. A store that cannot do its job
+/// (a full disk) panics with the reason: the worker stops, nothing of the epoch is committed,
+/// and a restart replays it.
 pub trait BlobStore: Send + 'static {
     /// Appends `bytes` and returns where they are.
     fn put(&mut self, bytes: &[u8]) -> BlobRef;

@@ -41,23 +41,27 @@ impl<K: Hash + Eq, S> DenseMap<K, S> {
         self.hasher.hash_one(key)
     }
 
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut S> {
+    /// The position of `key`, whose hash is `hash`.
+    fn position(&self, hash: u64, key: &K) -> Option<usize> {
         let entries = &self.entries;
-        let i = *self
-            .index
-            .find(self.hash(key), |&i| entries[i as usize].0 == *key)?;
-        Some(&mut self.entries[i as usize].1)
+        let i = self.index.find(hash, |&i| entries[i as usize].0 == *key)?;
+        Some(*i as usize)
+    }
+
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut S> {
+        let at = self.position(self.hash(key), key)?;
+        Some(&mut self.entries[at].1)
     }
 
     /// Inserts `key`, which must not be present.
     pub fn insert_new(&mut self, key: K, state: S) {
+        self.insert_hashed(self.hash(&key), key, state);
+    }
+
+    fn insert_hashed(&mut self, hash: u64, key: K, state: S) {
         let at = u32::try_from(self.entries.len()).expect("at most 2^32 keys per worker");
-        let hash = self.hash(&key);
+        debug_assert!(self.position(hash, &key).is_none());
         let (entries, hasher) = (&self.entries, &self.hasher);
-        debug_assert!(self
-            .index
-            .find(hash, |&i| entries[i as usize].0 == key)
-            .is_none());
         self.index
             .insert_unique(hash, at, |&i| hasher.hash_one(&entries[i as usize].0));
         self.entries.push((key, state));
@@ -65,8 +69,11 @@ impl<K: Hash + Eq, S> DenseMap<K, S> {
 
     /// Removes `key` and returns its state, if present.
     pub fn remove(&mut self, key: &K) -> Option<S> {
+        self.remove_hashed(self.hash(key), key)
+    }
+
+    fn remove_hashed(&mut self, hash: u64, key: &K) -> Option<S> {
         let entries = &self.entries;
-        let hash = self.hash(key);
         let at = match self
             .index
             .find_entry(hash, |&i| entries[i as usize].0 == *key)
@@ -85,6 +92,31 @@ impl<K: Hash + Eq, S> DenseMap<K, S> {
             *slot = at as u32;
         }
         Some(self.entries.swap_remove(at).1)
+    }
+
+    /// Applies `f` to the state of `key` (a new one, `S::default()`, when absent) and keeps
+    /// it only if it differs from `empty`; the key is hashed once.
+    pub fn update(&mut self, key: &K, empty: &S, f: impl FnOnce(&mut S))
+    where
+        K: Clone,
+        S: Default + PartialEq,
+    {
+        let hash = self.hash(key);
+        match self.position(hash, key) {
+            Some(at) => {
+                f(&mut self.entries[at].1);
+                if self.entries[at].1 == *empty {
+                    self.remove_hashed(hash, key);
+                }
+            }
+            None => {
+                let mut state = S::default();
+                f(&mut state);
+                if state != *empty {
+                    self.insert_hashed(hash, key.clone(), state);
+                }
+            }
+        }
     }
 
     /// The entries, in no particular order.
@@ -108,7 +140,15 @@ mod tests {
         let mut plain: HashMap<u32, u64> = HashMap::new();
         for step in 0..200_000u64 {
             let key = rng.gen_range(0..5_000u32);
-            match rng.gen_range(0..3) {
+            match rng.gen_range(0..4) {
+                3 => {
+                    // A state that comes out as 0 (the empty one) is dropped.
+                    dense.update(&key, &0, |s| *s = (*s + step) % 4);
+                    match (plain.get(&key).copied().unwrap_or(0) + step) % 4 {
+                        0 => plain.remove(&key),
+                        v => plain.insert(key, v),
+                    };
+                }
                 0 => {
                     match dense.get_mut(&key) {
                         Some(s) => *s += step,

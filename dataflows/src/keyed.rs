@@ -235,21 +235,7 @@ where
                             updates: &updates,
                             order: &order[start..end],
                         };
-                        match state.get_mut(key) {
-                            Some(s) => {
-                                fold(key, s, group, &mut out);
-                                if *s == empty {
-                                    state.remove(key);
-                                }
-                            }
-                            None => {
-                                let mut s = S::default();
-                                fold(key, &mut s, group, &mut out);
-                                if s != empty {
-                                    state.insert_new(key.clone(), s);
-                                }
-                            }
-                        }
+                        state.update(key, &empty, |s| fold(key, s, group, &mut out));
                         session.give_iterator(out.drain(..).map(|(o, r)| (o, time.clone(), r)));
                         start = end;
                     }
