@@ -9,7 +9,8 @@
 // Parameters (environment `TRENDFLOW_BENCH_<NAME>`, or `--name=value` after `--`):
 // - `events` (1000000): collector-result lines of the cold load;
 // - `batches` (100) × `batch` (1000): incremental epochs after the load;
-// - `articles` (200000): article lines through dedup and trend clustering;
+// - `articles` (200000): article lines through dedup and trend clustering, then
+//   `article_batches` (20) × `batch` epochs of the next day's articles (the window slides);
 // - `kafka_rate` (5000) events/s for `kafka_secs` (20) s, epochs of at most `kafka_epoch_ms`
 //   (1000, the CLI default) and at least `kafka_epoch_min_ms` (100, the CLI default);
 // - `workers` (2); `phases` (all: cold-none,cold-postgres,cold-parquet,incremental-none,
@@ -47,6 +48,7 @@ struct Params {
     batches: usize,
     batch: usize,
     articles: u64,
+    article_batches: usize,
     kafka_rate: u64,
     kafka_secs: u64,
     kafka_epoch_ms: u64,
@@ -81,6 +83,7 @@ impl Params {
                 batches: 3,
                 batch: 200,
                 articles: 1_000,
+                article_batches: 3,
                 kafka_rate: 500,
                 kafka_secs: 2,
                 kafka_epoch_ms: 200,
@@ -99,6 +102,7 @@ impl Params {
             batches: num("batches", 100) as usize,
             batch: num("batch", 1_000) as usize,
             articles: num("articles", 200_000),
+            article_batches: num("article_batches", 20) as usize,
             kafka_rate: num("kafka_rate", 5_000),
             kafka_secs: num("kafka_secs", 20),
             kafka_epoch_ms: num("kafka_epoch_ms", 1_000),
@@ -120,6 +124,7 @@ impl Params {
             format!("--batches={}", self.batches),
             format!("--batch={}", self.batch),
             format!("--articles={}", self.articles),
+            format!("--article_batches={}", self.article_batches),
             format!("--kafka_rate={}", self.kafka_rate),
             format!("--kafka_secs={}", self.kafka_secs),
             format!("--kafka_epoch_ms={}", self.kafka_epoch_ms),
@@ -147,6 +152,12 @@ fn inc_file(p: &Params) -> PathBuf {
 }
 fn articles_file(p: &Params) -> PathBuf {
     data_dir().join(format!("articles-{}.jsonl", p.articles))
+}
+fn articles_inc_file(p: &Params) -> PathBuf {
+    data_dir().join(format!(
+        "articles-{}-increments-{}x{}.jsonl",
+        p.articles, p.article_batches, p.batch
+    ))
 }
 fn kafka_file(p: &Params) -> PathBuf {
     data_dir().join(format!("cr-kafka-{}.jsonl", p.kafka_rate * p.kafka_secs))
@@ -185,6 +196,18 @@ fn generate_workload(p: &Params) {
     };
     generate(&opts, &mut articles, &mut |_, _| {}).expect("generate articles");
     std::fs::write(articles_file(p), articles).expect("write articles file");
+    // The day after the load's week (seed 8): the window slides as they arrive.
+    let mut next_day = Vec::new();
+    let opts = GenOptions {
+        seed: 8,
+        articles: (p.article_batches * p.batch) as u64,
+        collector_results: 0,
+        malformed_share: 0.001,
+        start_ms: START_MS + 7 * 86_400_000,
+        days: 1,
+    };
+    generate(&opts, &mut next_day, &mut |_, _| {}).expect("generate article increments");
+    std::fs::write(articles_inc_file(p), next_day).expect("write article increments file");
     let mut kafka = Vec::new();
     let opts = GenOptions {
         seed: 11,
@@ -441,7 +464,13 @@ fn latency_summary(samples: Vec<f64>) -> Value {
 }
 
 /// Cold load of `file` into `sinks_kind` (and, for `incremental`, timed batches after it).
-fn phase_load(p: &Params, phase: &str, file: &Path, sinks_kind: &str, batches: bool) -> Value {
+fn phase_load(
+    p: &Params,
+    phase: &str,
+    file: &Path,
+    sinks_kind: &str,
+    increments: Option<(PathBuf, usize)>,
+) -> Value {
     let place = SinkPlace::new(sinks_kind, phase);
     let (tx, rx) = mpsc::channel();
     let rows = Arc::new(Mutex::new(BTreeMap::new()));
@@ -498,16 +527,16 @@ fn phase_load(p: &Params, phase: &str, file: &Path, sinks_kind: &str, batches: b
         "live_trends": live.get(&Table::Trends).copied().unwrap_or(0),
         "brand_daily_groups": live.get(&Table::BrandDailyMetrics).copied().unwrap_or(0),
     });
-    if batches {
+    if let Some((increments, batches)) = increments {
         // Read one batch at a time: the bench holds no more of its input than the batch in
         // flight, so the settled RSS below is the engine's.
-        let mut lines = std::io::BufReader::new(std::fs::File::open(inc_file(p)).expect("open"))
+        let mut lines = std::io::BufReader::new(std::fs::File::open(increments).expect("open"))
             .split(b'\n')
             .map(|l| l.expect("read"));
         let mut seq = load_lines;
         let mut latencies = Vec::new();
         let mut events = 0u64;
-        for _ in 0..p.batches {
+        for _ in 0..batches {
             let batch: Vec<RawMessage> = lines
                 .by_ref()
                 .take(p.batch)
@@ -542,6 +571,7 @@ fn phase_load(p: &Params, phase: &str, file: &Path, sinks_kind: &str, batches: b
             "epoch_latency": latency_summary(latencies),
             "rss_settled_bytes": proc_bytes("VmRSS:"),
             "live_metric_facts": settled.get(&Table::MetricFacts).copied().unwrap_or(0),
+            "live_trend_articles": settled.get(&Table::TrendArticles).copied().unwrap_or(0),
         });
     }
     drop(batch_tx);
@@ -722,12 +752,30 @@ fn baseline(name: &str, p: &Params) -> Value {
 
 fn run_phase(p: &Params, phase: &str) -> Value {
     let mut v = match phase {
-        "cold-none" => phase_load(p, phase, &cr_file(p), "none", false),
-        "cold-postgres" => phase_load(p, phase, &cr_file(p), "postgres", false),
-        "cold-parquet" => phase_load(p, phase, &cr_file(p), "parquet", false),
-        "incremental-none" => phase_load(p, phase, &cr_file(p), "none", true),
-        "incremental-postgres" => phase_load(p, phase, &cr_file(p), "postgres", true),
-        "articles" => phase_load(p, phase, &articles_file(p), "none", false),
+        "cold-none" => phase_load(p, phase, &cr_file(p), "none", None),
+        "cold-postgres" => phase_load(p, phase, &cr_file(p), "postgres", None),
+        "cold-parquet" => phase_load(p, phase, &cr_file(p), "parquet", None),
+        "incremental-none" => phase_load(
+            p,
+            phase,
+            &cr_file(p),
+            "none",
+            Some((inc_file(p), p.batches)),
+        ),
+        "incremental-postgres" => phase_load(
+            p,
+            phase,
+            &cr_file(p),
+            "postgres",
+            Some((inc_file(p), p.batches)),
+        ),
+        "articles" => phase_load(
+            p,
+            phase,
+            &articles_file(p),
+            "none",
+            Some((articles_inc_file(p), p.article_batches)),
+        ),
         "kafka" => phase_kafka(p),
         other => panic!("unknown phase {other}; phases are {ALL_PHASES}"),
     };
@@ -896,12 +944,13 @@ fn table(results: &BTreeMap<String, Value>) -> String {
         fmt(f(none, &["live_metric_facts"]), 0), fmt(per(none, "live_metric_facts"), 0)
     ));
     let inc = get(results, "incremental-none");
-    let settled = (|| {
-        let rss = f(inc, &["incremental", "rss_settled_bytes"])?;
-        let start = f(inc, &["rss_start_bytes"])?;
-        let n = f(inc, &["incremental", "live_metric_facts"])?;
+    let settled_per = |v: Option<&Value>, live: &str| -> Option<f64> {
+        let rss = f(v, &["incremental", "rss_settled_bytes"])?;
+        let start = f(v, &["rss_start_bytes"])?;
+        let n = f(v, &["incremental", live])?;
         (n > 0.0).then(|| (rss - start) / n)
-    })();
+    };
+    let settled = settled_per(inc, "live_metric_facts");
     s.push_str(&format!(
         "| state per live metric fact, settled: bytes (RSS after the 1,000-event epochs − before, ÷ {} facts) | {} | | | < 300 | | |\n",
         fmt(f(inc, &["incremental", "live_metric_facts"]), 0), fmt(settled, 0)
@@ -910,6 +959,14 @@ fn table(results: &BTreeMap<String, Value>) -> String {
         "| state per live article: bytes (÷ {} live articles) | {} | | | < 1,024 | | |\n",
         fmt(f(art, &["live_trend_articles"]), 0),
         fmt(per(art, "live_trend_articles"), 0)
+    ));
+    s.push_str(&format!(
+        "| state per live article, settled: bytes (RSS after {} epochs of {} next-day articles − before, ÷ {} live articles; epoch p99 {} ms) | {} | | | < 1,024 | | |\n",
+        fmt(f(art, &["incremental", "batches"]), 0),
+        fmt(f(art, &["incremental", "batch_events"]), 0),
+        fmt(f(art, &["incremental", "live_trend_articles"]), 0),
+        fmt(f(art, &["incremental", "epoch_latency", "p99_ms"]), 1),
+        fmt(settled_per(art, "live_trend_articles"), 0)
     ));
     s
 }
@@ -953,7 +1010,7 @@ fn main() {
         "command": format!("cargo bench --bench e2e -- {}", std::env::args().skip(1).filter(|a| a != "--bench").collect::<Vec<_>>().join(" ")),
         "machine": machine(),
         "params": {
-            "events": p.events, "batches": p.batches, "batch": p.batch, "articles": p.articles,
+            "events": p.events, "batches": p.batches, "batch": p.batch, "articles": p.articles, "article_batches": p.article_batches,
             "kafka_rate": p.kafka_rate, "kafka_secs": p.kafka_secs, "kafka_epoch_ms": p.kafka_epoch_ms, "kafka_epoch_min_ms": p.kafka_epoch_min_ms,
             "workers": p.workers,
         },

@@ -5,23 +5,27 @@
 //! the definition of `trends/mod.rs`, computed from scratch by `oracle::trend_tables`; only the
 //! work differs: an epoch costs work proportional to the neighbourhoods it touches.
 //! - Tokens are interned (`u32`); postings list the live articles of each token.
-//! - Edges are kept per article as sorted neighbour lists; only articles that enter or leave
-//!   the window, and the postings of tokens that cross the index cap, are re-scored.
+//! - Edges are kept per article as sorted neighbour lists, delta-encoded (`neighbours`); an
+//!   epoch rewrites each changed list once. Only articles that enter or leave the window, and
+//!   the postings of tokens that cross the index cap, are re-scored.
 //! - Label propagation keeps every round's label per article, and for rounds ≥ 2 a lower bound
 //!   of the winning label's margin ("slack"): a changed vote that cannot overturn the winner
 //!   costs O(1); only a node whose slack runs out re-counts its neighbourhood. Round 1 is the
 //!   smallest label of the closed neighbourhood (every label has one vote), kept as a minimum.
 //!   Label changes of round r − 1 are pushed to the neighbours for round r.
 //! - Clusters (final labels), near-duplicate groups and trend rows are recomputed only for the
-//!   clusters an epoch touched.
+//!   clusters an epoch touched. An emitted `trends` row is kept as its summary (numbers,
+//!   interned keywords, the representative's slot), and spelt out again when retracted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::neighbours::Neighbours;
 use super::similarity::{is_near_duplicate, jaccard, jaccard_of_counts, near_duplicate_of_counts};
+use super::MINUTE_MS;
 use super::{
-    minute_of, recency, trend_id, trend_row, Doc, Member, Node, TrendArticleRow, TrendConfig,
+    minute_of, recency, trend_id, trend_summary, Doc, Member, Node, TrendArticleRow, TrendConfig,
+    TrendSummary,
 };
-use super::{TrendRow, MINUTE_MS};
 use crate::keyed::StateHasher;
 use crate::output::Row;
 
@@ -34,8 +38,8 @@ struct Article {
     node: Node,
     doc: Doc,
     live: bool,
-    /// Similarity neighbours (live articles), sorted.
-    adj: Vec<Slot>,
+    /// Similarity neighbours (live articles), sorted and delta-encoded.
+    adj: Neighbours,
     /// Near-duplicate neighbours, sorted (a subset of `adj`).
     dup: Vec<Slot>,
     /// Near-duplicate group: the smallest node of the group.
@@ -90,8 +94,9 @@ pub struct TrendIndex {
     slack: Vec<i16>,
     /// Final label → live members.
     clusters: Map<Slot, Vec<Slot>>,
-    /// Emitted `trends` rows by trend name.
-    emitted_trends: Map<Node, TrendRow>,
+    /// Emitted `trends` rows by trend name, as summaries whose `rep` is the representative's
+    /// slot and whose keywords are interned (see [`TrendIndex::materialize`]).
+    emitted_trends: Map<Node, TrendSummary<u32>>,
     /// The watermark minute as a multiset (the input collection may retract).
     watermarks: BTreeMap<i64, isize>,
     watermark: Option<i64>,
@@ -107,6 +112,9 @@ pub struct TrendIndex {
     touch_stamp: Vec<u32>,
     touch_pos: Vec<u32>,
     touch_now: u32,
+    /// Working space for rewriting neighbour lists.
+    scratch: Vec<Slot>,
+    scratch_add: Vec<Slot>,
 }
 
 const SURVIVOR: u8 = 0;
@@ -193,6 +201,8 @@ impl TrendIndex {
             touch_stamp: Vec::new(),
             touch_pos: Vec::new(),
             touch_now: 0,
+            scratch: Vec::new(),
+            scratch_add: Vec::new(),
         }
     }
 
@@ -301,7 +311,7 @@ impl TrendIndex {
                 node,
                 doc,
                 live: false,
-                adj: Vec::new(),
+                adj: Neighbours::default(),
                 dup: Vec::new(),
                 story: node,
                 emitted: None,
@@ -398,24 +408,37 @@ impl TrendIndex {
         for &s in &ch.entering {
             self.role[s as usize] = ENTERING;
         }
-        // Leaving: out of the postings and of their neighbours' lists.
+        // Leaving: out of the postings and of their neighbours' lists. Each edge to a leaving
+        // article is recorded once; each surviving neighbour's list is rewritten once.
+        let mut bereaved: Vec<Slot> = Vec::new();
         for i in 0..ch.leaving.len() {
             let s = ch.leaving[i];
             let a = self.art_mut(s);
             a.live = false;
             let adj = std::mem::take(&mut a.adj);
-            let dup = std::mem::take(&mut a.dup);
+            a.dup = Vec::new();
             for k in 0..self.toks[s as usize].len() {
                 let t = self.toks[s as usize][k];
                 remove_sorted(&mut self.tokens.postings[t as usize], s);
             }
-            for m in adj {
-                remove_sorted(&mut self.art_mut(m).adj, s);
-                ch.edges.push((s.min(m), s.max(m), false));
+            for m in adj.iter() {
+                if self.role[m as usize] != LEAVING {
+                    bereaved.push(m);
+                    ch.edges.push((s.min(m), s.max(m), false));
+                } else if s < m {
+                    ch.edges.push((s, m, false));
+                }
             }
-            for m in dup {
-                remove_sorted(&mut self.art_mut(m).dup, s);
-            }
+        }
+        bereaved.sort_unstable();
+        bereaved.dedup();
+        for m in bereaved {
+            let (role, articles, scratch) = (&self.role, &mut self.articles, &mut self.scratch);
+            let a = articles[m as usize]
+                .as_mut()
+                .expect("a slot in use holds an article");
+            a.adj.retain(|x| role[x as usize] != LEAVING, scratch);
+            a.dup.retain(|x| role[*x as usize] != LEAVING);
         }
         for i in 0..ch.entering.len() {
             let s = ch.entering[i];
@@ -470,25 +493,24 @@ impl TrendIndex {
                     }
                 }
             }
-            let adj = std::mem::take(&mut self.art_mut(a).adj);
-            let mut kept = Vec::with_capacity(adj.len());
-            let mut lost = false;
-            for b in adj {
-                if self.stamp[b as usize] == now {
-                    kept.push(b);
-                } else {
-                    lost = true;
-                    if a < b {
+            let (stamp, articles, scratch) = (&self.stamp, &mut self.articles, &mut self.scratch);
+            let art = articles[a as usize]
+                .as_mut()
+                .expect("a slot in use holds an article");
+            let lost = art.adj.retain(
+                |b| {
+                    let kept = stamp[b as usize] == now;
+                    if !kept && a < b {
                         ch.edges.push((a, b, false));
                         ch.survivor_edges_removed = true;
                     }
-                }
-            }
-            let art = self.art_mut(a);
+                    kept
+                },
+                scratch,
+            );
             if lost {
-                art.dup.retain(|b| kept.binary_search(b).is_ok());
+                art.dup.retain(|b| stamp[*b as usize] == now);
             }
-            art.adj = kept;
         }
         let sim = self.config.similarity;
         for t in crossed_down {
@@ -497,9 +519,19 @@ impl TrendIndex {
                 if self.role[a as usize] != SURVIVOR {
                     continue;
                 }
+                // `a`'s neighbours, stamped.
+                self.next_stamp();
+                let now = self.stamp_now;
+                let (articles, stamp) = (&self.articles, &mut self.stamp);
+                let art = articles[a as usize]
+                    .as_ref()
+                    .expect("a slot in use holds an article");
+                for m in art.adj.iter() {
+                    stamp[m as usize] = now;
+                }
                 for &b in &postings[i + 1..] {
                     if self.role[b as usize] != SURVIVOR
-                        || self.art(a).adj.binary_search(&b).is_ok()
+                        || self.stamp[b as usize] == now
                         || ch.added_edges.contains(&(a, b))
                     {
                         continue;
@@ -514,28 +546,62 @@ impl TrendIndex {
                 }
             }
         }
-        // New edges are appended, then every touched list is sorted once.
-        let mut touched: Vec<Slot> = Vec::new();
-        for (a, b, dup) in found {
+        // New edges: each list is rewritten once with all of its new neighbours.
+        ch.edges.extend(found.iter().map(|&(a, b, _)| (a, b, true)));
+        self.add_neighbours(&found);
+    }
+
+    /// Adds the edges of `found` to the lists of both ends: the ends are bucketed by slot (a
+    /// counting sort), then each list takes its bucket at once.
+    fn add_neighbours(&mut self, found: &[(Slot, Slot, bool)]) {
+        /// A bucketed end marked as a near-duplicate edge (slots stay far below 2^31).
+        const DUP: u32 = 1 << 31;
+        if found.is_empty() {
+            return;
+        }
+        let n = self.articles.len();
+        let mut start = vec![0u32; n + 1];
+        for &(a, b, _) in found {
+            start[a as usize + 1] += 1;
+            start[b as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut ends = vec![0u32; found.len() * 2];
+        for &(a, b, dup) in found {
+            let flag = if dup { DUP } else { 0 };
             for (x, y) in [(a, b), (b, a)] {
-                let art = self.art_mut(x);
-                if art.adj.last().is_some_and(|l| *l > y) {
-                    touched.push(x);
-                }
-                art.adj.push(y);
-                if dup {
-                    art.dup.push(y);
-                }
+                debug_assert!(y < DUP);
+                ends[next[x as usize] as usize] = y | flag;
+                next[x as usize] += 1;
             }
-            ch.edges.push((a, b, true));
         }
-        touched.sort_unstable();
-        touched.dedup();
-        for x in touched {
-            let art = self.art_mut(x);
-            art.adj.sort_unstable();
-            art.dup.sort_unstable();
+        drop(next);
+        let mut add = std::mem::take(&mut self.scratch_add);
+        for x in 0..n {
+            let bucket = &mut ends[start[x] as usize..start[x + 1] as usize];
+            if bucket.is_empty() {
+                continue;
+            }
+            bucket.sort_unstable_by_key(|y| *y & !DUP);
+            add.clear();
+            add.extend(bucket.iter().map(|y| *y & !DUP));
+            let (articles, scratch) = (&mut self.articles, &mut self.scratch);
+            let art = articles[x]
+                .as_mut()
+                .expect("a slot in use holds an article");
+            art.adj.insert_sorted(&add, scratch);
+            let before = art.dup.len();
+            art.dup
+                .extend(bucket.iter().filter(|y| **y & DUP != 0).map(|y| *y & !DUP));
+            if art.dup.len() > before {
+                art.dup.sort_unstable();
+                art.dup.dedup();
+            }
         }
+        self.scratch_add = add;
     }
 
     /// The edges of an entering article to every live candidate (an entering candidate only
@@ -616,7 +682,7 @@ impl TrendIndex {
         tally.seen.clear();
         let own = self.label(n, round - 1);
         let labels =
-            std::iter::once(own).chain(self.art(n).adj.iter().map(|&m| self.label(m, round - 1)));
+            std::iter::once(own).chain(self.art(n).adj.iter().map(|m| self.label(m, round - 1)));
         for l in labels {
             let c = &mut tally.count[l as usize];
             if *c == 0 {
@@ -645,7 +711,7 @@ impl TrendIndex {
     /// Round 1: the smallest label of the closed neighbourhood.
     fn vote_first(&self, n: Slot) -> Slot {
         let mut best = n;
-        for &m in &self.art(n).adj {
+        for m in self.art(n).adj.iter() {
             if self.nodes[m as usize] < self.nodes[best as usize] {
                 best = m;
             }
@@ -755,8 +821,9 @@ impl TrendIndex {
                 let new = self.label(m, round - 1);
                 self.delta(m, round, old, false, &mut touched);
                 self.delta(m, round, new, true, &mut touched);
-                for k in 0..self.art(m).adj.len() {
-                    let n = self.art(m).adj[k];
+                let mut adj = std::mem::take(&mut self.scratch);
+                self.art(m).adj.decode_into(&mut adj);
+                for &n in &adj {
                     if self.role[n as usize] != SURVIVOR
                         || (!ch.added_edges.is_empty() && ch.added_edges.contains(&edge(n, m)))
                     {
@@ -765,6 +832,7 @@ impl TrendIndex {
                     self.delta(n, round, old, false, &mut touched);
                     self.delta(n, round, new, true, &mut touched);
                 }
+                self.scratch = adj;
             }
             let mut cur = Vec::new();
             for t in &touched {
@@ -898,7 +966,7 @@ impl TrendIndex {
                 out.push((self.article_row(s, trend, story), -1));
             }
         }
-        let mut new_rows: Map<Node, TrendRow> = Map::default();
+        let mut new_rows: Map<Node, TrendSummary<u32>> = Map::default();
         let dirty: Vec<Slot> = ch.dirty_labels.iter().copied().collect();
         for label in dirty {
             let Some(members) = self.clusters.get(&label) else {
@@ -926,25 +994,25 @@ impl TrendIndex {
                     self.art_mut(s).emitted = Some(new);
                 }
             }
-            if let Some(row) = self.trend_row(name, &members, wm) {
+            if let Some(row) = self.trend_summary(&members, wm) {
                 new_rows.insert(name, row);
             }
         }
         for name in ch.old_names.iter() {
             if !new_rows.contains_key(name) {
                 if let Some(row) = self.emitted_trends.remove(name) {
-                    out.push((Row::Trend(row), -1));
+                    out.push((self.materialize(*name, &row), -1));
                 }
             }
         }
         for (name, row) in new_rows {
             match self.emitted_trends.get(&name) {
-                Some(old) if *old == row => {}
+                Some(old) if self.same_row(old, &row) => {}
                 _ => {
-                    if let Some(old) = self.emitted_trends.insert(name, row.clone()) {
-                        out.push((Row::Trend(old), -1));
+                    out.push((self.materialize(name, &row), 1));
+                    if let Some(old) = self.emitted_trends.insert(name, row) {
+                        out.push((self.materialize(name, &old), -1));
                     }
-                    out.push((Row::Trend(row), 1));
                 }
             }
         }
@@ -971,9 +1039,33 @@ impl TrendIndex {
         })
     }
 
-    /// The trend's row by the shared definition, over interned words (no re-tokenising).
-    fn trend_row(&self, name: Node, members: &[Slot], wm_minute: i64) -> Option<TrendRow> {
-        let members: Vec<Member<'_, u32>> = members
+    /// The `trends` row of an emitted summary. Its representative is still in its slot: an
+    /// article that leaves dirties its trend, whose row is replaced or removed in that epoch,
+    /// before the slot is given back.
+    fn materialize(&self, name: Node, summary: &TrendSummary<u32>) -> Row {
+        let headline = &self.art(summary.rep as Slot).doc.title;
+        Row::Trend(summary.row(name, headline, |t| &self.tokens.words[*t as usize]))
+    }
+
+    /// Whether two emitted summaries give the same row (representatives may differ in slot
+    /// and agree in title: syndicated copies).
+    fn same_row(&self, a: &TrendSummary<u32>, b: &TrendSummary<u32>) -> bool {
+        let title = |x: &TrendSummary<u32>| &self.art(x.rep as Slot).doc.title;
+        if a.rep == b.rep {
+            return a == b;
+        }
+        title(a) == title(b)
+            && *a
+                == TrendSummary {
+                    rep: a.rep,
+                    ..b.clone()
+                }
+    }
+
+    /// The trend's summary by the shared definition, over interned words (no re-tokenising),
+    /// with `rep` the representative's slot.
+    fn trend_summary(&self, slots: &[Slot], wm_minute: i64) -> Option<TrendSummary<u32>> {
+        let members: Vec<Member<'_, u32>> = slots
             .iter()
             .map(|s| {
                 let a = self.art(*s);
@@ -985,6 +1077,12 @@ impl TrendIndex {
                 }
             })
             .collect();
-        trend_row(name, &members, |t| &*self.tokens.words[*t as usize])
+        let words = &self.tokens.words;
+        let summary = trend_summary(&members, |t| &*words[*t as usize])?;
+        let rep = slots[summary.rep] as usize;
+        Some(TrendSummary {
+            rep,
+            ..summary.map_keywords(|t| *t)
+        })
     }
 }

@@ -18,6 +18,7 @@
 pub mod cluster;
 pub mod index;
 pub mod ledger;
+pub mod neighbours;
 pub mod similarity;
 pub mod text;
 
@@ -286,6 +287,66 @@ pub struct Member<'a, W> {
     pub words: &'a [W],
 }
 
+/// What defines a trend's row apart from its name: which member is its headline, its
+/// keywords, and its counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrendSummary<K> {
+    /// Index in the members of the representative, whose title is the headline.
+    pub rep: usize,
+    /// The most frequent words (at most 5), most frequent first.
+    pub keywords: Vec<K>,
+    pub article_count: u64,
+    pub story_count: u64,
+    pub source_count: u64,
+    pub first_published_at: TimestampMs,
+    pub last_published_at: TimestampMs,
+    pub articles_1h: u64,
+    pub articles_24h: u64,
+    pub rising_score: i64,
+}
+
+impl<K> TrendSummary<K> {
+    /// The `trends` row of the trend named `label` whose representative has `headline`.
+    pub fn row<'a>(
+        &'a self,
+        label: Node,
+        headline: &str,
+        word: impl Fn(&'a K) -> &'a str,
+    ) -> TrendRow {
+        TrendRow {
+            trend_id: trend_id(label),
+            headline: headline.to_string(),
+            keywords: self.keywords.iter().map(|k| word(k).to_string()).collect(),
+            article_count: self.article_count,
+            story_count: self.story_count,
+            source_count: self.source_count,
+            first_published_at: self.first_published_at,
+            last_published_at: self.last_published_at,
+            articles_1h: self.articles_1h,
+            articles_24h: self.articles_24h,
+            rising_score: self.rising_score,
+        }
+    }
+}
+
+impl<K> TrendSummary<K> {
+    /// The same summary with keywords in another representation.
+    pub fn map_keywords<L>(self, f: impl FnMut(K) -> L) -> TrendSummary<L> {
+        TrendSummary {
+            rep: self.rep,
+            keywords: self.keywords.into_iter().map(f).collect(),
+            article_count: self.article_count,
+            story_count: self.story_count,
+            source_count: self.source_count,
+            first_published_at: self.first_published_at,
+            last_published_at: self.last_published_at,
+            articles_1h: self.articles_1h,
+            articles_24h: self.articles_24h,
+            rising_score: self.rising_score,
+        }
+    }
+}
+
 /// The `trends` row of the trend named `label` (the definition, shared by the oracle and the
 /// incremental state).
 pub fn trend_row<'w, W: Eq + std::hash::Hash + 'w>(
@@ -293,6 +354,16 @@ pub fn trend_row<'w, W: Eq + std::hash::Hash + 'w>(
     members: &[Member<'w, W>],
     word: impl Fn(&'w W) -> &'w str,
 ) -> Option<TrendRow> {
+    let summary = trend_summary(members, &word)?;
+    Some(summary.row(label, &members[summary.rep].doc.title, |w: &&'w W| word(w)))
+}
+
+/// The summary of a trend from its members (see [`trend_row`]); keywords as the members'
+/// own word representation.
+pub fn trend_summary<'w, W: Eq + std::hash::Hash + 'w>(
+    members: &[Member<'w, W>],
+    word: impl Fn(&'w W) -> &'w str,
+) -> Option<TrendSummary<&'w W>> {
     use std::collections::{HashMap, HashSet};
     if members.is_empty() {
         return None;
@@ -303,13 +374,10 @@ pub fn trend_row<'w, W: Eq + std::hash::Hash + 'w>(
             *word_count.entry(w).or_insert(0) += 1;
         }
     }
-    let mut keywords: Vec<(u64, &str)> = word_count.iter().map(|(w, n)| (*n, word(w))).collect();
+    let mut keywords: Vec<(u64, &str, &'w W)> =
+        word_count.iter().map(|(w, n)| (*n, word(w), *w)).collect();
     keywords.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-    let keywords: Vec<String> = keywords
-        .into_iter()
-        .take(5)
-        .map(|(_, w)| w.to_string())
-        .collect();
+    let keywords: Vec<&'w W> = keywords.into_iter().take(5).map(|(_, _, w)| w).collect();
     // Representative: highest mean share of its words across the trend; ties → earliest.
     let centrality = |m: &Member<'_, W>| -> u64 {
         let total: u64 = m.words.iter().map(|w| word_count[&w]).sum();
@@ -317,21 +385,21 @@ pub fn trend_row<'w, W: Eq + std::hash::Hash + 'w>(
     };
     let rep = members
         .iter()
-        .map(|m| (m.doc, centrality(m)))
-        .max_by(|(a, ca), (b, cb)| {
+        .enumerate()
+        .map(|(i, m)| (i, m.doc, centrality(m)))
+        .max_by(|(_, a, ca), (_, b, cb)| {
             ca.cmp(cb)
                 .then((b.published_at, &b.key).cmp(&(a.published_at, &a.key)))
         })
-        .map(|(doc, _)| doc)?;
+        .map(|(i, _, _)| i)?;
     let a1h = members
         .iter()
         .filter(|m| m.recency == Recency::Hour)
         .count() as i64;
     let a24h = members.iter().filter(|m| m.recency >= Recency::Day).count() as i64;
     let rising_score = (a1h + 1) * 23_000_000 / (a24h - a1h + 23);
-    Some(TrendRow {
-        trend_id: trend_id(label),
-        headline: rep.title.clone(),
+    Some(TrendSummary {
+        rep,
         keywords,
         article_count: members.len() as u64,
         story_count: members
