@@ -117,6 +117,10 @@ pub struct TrendIndex {
     scratch_add: Vec<Slot>,
 }
 
+/// A new neighbour marked as a near-duplicate edge while new edges are grouped by end (slots
+/// stay below 2^31).
+const DUP: u32 = 1 << 31;
+
 const SURVIVOR: u8 = 0;
 const ENTERING: u8 = 1;
 const LEAVING: u8 = 2;
@@ -551,57 +555,77 @@ impl TrendIndex {
         self.add_neighbours(&found);
     }
 
-    /// Adds the edges of `found` to the lists of both ends: the ends are bucketed by slot (a
-    /// counting sort), then each list takes its bucket at once.
+    /// Adds the edges of `found` to the lists of both ends, each list once with all of its new
+    /// neighbours. The ends are grouped by slot: by a counting sort over all slots when the
+    /// edges are many for the slots (a load), else by sorting them (work in proportion to the
+    /// edges, not to the window).
     fn add_neighbours(&mut self, found: &[(Slot, Slot, bool)]) {
-        /// A bucketed end marked as a near-duplicate edge (slots stay far below 2^31).
-        const DUP: u32 = 1 << 31;
         if found.is_empty() {
             return;
         }
         let n = self.articles.len();
-        let mut start = vec![0u32; n + 1];
-        for &(a, b, _) in found {
-            start[a as usize + 1] += 1;
-            start[b as usize + 1] += 1;
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-        }
-        let mut next = start.clone();
-        let mut ends = vec![0u32; found.len() * 2];
-        for &(a, b, dup) in found {
-            let flag = if dup { DUP } else { 0 };
-            for (x, y) in [(a, b), (b, a)] {
-                debug_assert!(y < DUP);
-                ends[next[x as usize] as usize] = y | flag;
-                next[x as usize] += 1;
-            }
-        }
-        drop(next);
+        assert!(n < DUP as usize, "trend index slots must stay below 2^31");
+        let flag = |dup: bool| if dup { DUP } else { 0 };
         let mut add = std::mem::take(&mut self.scratch_add);
-        for x in 0..n {
-            let bucket = &mut ends[start[x] as usize..start[x + 1] as usize];
-            if bucket.is_empty() {
-                continue;
+        if found.len() * 16 >= n {
+            let mut start = vec![0u32; n + 1];
+            for &(a, b, _) in found {
+                start[a as usize + 1] += 1;
+                start[b as usize + 1] += 1;
             }
-            bucket.sort_unstable_by_key(|y| *y & !DUP);
-            add.clear();
-            add.extend(bucket.iter().map(|y| *y & !DUP));
-            let (articles, scratch) = (&mut self.articles, &mut self.scratch);
-            let art = articles[x]
-                .as_mut()
-                .expect("a slot in use holds an article");
-            art.adj.insert_sorted(&add, scratch);
-            let before = art.dup.len();
-            art.dup
-                .extend(bucket.iter().filter(|y| **y & DUP != 0).map(|y| *y & !DUP));
-            if art.dup.len() > before {
-                art.dup.sort_unstable();
-                art.dup.dedup();
+            for i in 0..n {
+                start[i + 1] += start[i];
+            }
+            let mut next = start.clone();
+            let mut ends = vec![0u32; found.len() * 2];
+            for &(a, b, dup) in found {
+                for (x, y) in [(a, b), (b, a)] {
+                    ends[next[x as usize] as usize] = y | flag(dup);
+                    next[x as usize] += 1;
+                }
+            }
+            drop(next);
+            for x in 0..n {
+                let bucket = &mut ends[start[x] as usize..start[x + 1] as usize];
+                if !bucket.is_empty() {
+                    self.merge_neighbours(x as Slot, bucket, &mut add);
+                }
+            }
+        } else {
+            let mut ends: Vec<(Slot, u32)> = Vec::with_capacity(found.len() * 2);
+            for &(a, b, dup) in found {
+                ends.push((a, b | flag(dup)));
+                ends.push((b, a | flag(dup)));
+            }
+            ends.sort_unstable_by_key(|e| e.0);
+            let mut bucket = Vec::new();
+            for group in ends.chunk_by(|p, q| p.0 == q.0) {
+                bucket.clear();
+                bucket.extend(group.iter().map(|e| e.1));
+                self.merge_neighbours(group[0].0, &mut bucket, &mut add);
             }
         }
         self.scratch_add = add;
+    }
+
+    /// Merges `bucket` (new neighbours of `x`, marked with `DUP` when near-duplicates) into
+    /// `x`'s lists. `add` is working space.
+    fn merge_neighbours(&mut self, x: Slot, bucket: &mut [u32], add: &mut Vec<Slot>) {
+        bucket.sort_unstable_by_key(|y| *y & !DUP);
+        add.clear();
+        add.extend(bucket.iter().map(|y| *y & !DUP));
+        let (articles, scratch) = (&mut self.articles, &mut self.scratch);
+        let art = articles[x as usize]
+            .as_mut()
+            .expect("a slot in use holds an article");
+        art.adj.insert_sorted(add, scratch);
+        let before = art.dup.len();
+        art.dup
+            .extend(bucket.iter().filter(|y| **y & DUP != 0).map(|y| *y & !DUP));
+        if art.dup.len() > before {
+            art.dup.sort_unstable();
+            art.dup.dedup();
+        }
     }
 
     /// The edges of an entering article to every live candidate (an entering candidate only
@@ -1007,7 +1031,12 @@ impl TrendIndex {
         }
         for (name, row) in new_rows {
             match self.emitted_trends.get(&name) {
-                Some(old) if self.same_row(old, &row) => {}
+                // The same row, perhaps from another representative (a copy with the same
+                // title): nothing to emit, but the new summary is kept, so that the slot it
+                // names stays the representative's while the row is emitted.
+                Some(old) if self.same_row(old, &row) => {
+                    self.emitted_trends.insert(name, row);
+                }
                 _ => {
                     out.push((self.materialize(name, &row), 1));
                     if let Some(old) = self.emitted_trends.insert(name, row) {

@@ -74,14 +74,11 @@ impl TrendLedger {
 
     /// Points `alias` at `target`; returns the target it had.
     fn set_alias(&mut self, alias: String, target: String) -> Option<String> {
-        self.aliased
-            .entry(target.clone())
-            .or_default()
-            .insert(alias.clone());
-        let old = self.aliases.insert(alias.clone(), target);
+        let old = self.aliases.insert(alias.clone(), target.clone());
         if let Some(old) = &old {
             self.unlink(&alias, old);
         }
+        self.aliased.entry(target).or_default().insert(alias);
         old
     }
 
@@ -399,8 +396,14 @@ mod tests {
         };
         for _ in 0..20 {
             let window_ms = 3_600_000;
-            let mut ledger = TrendLedger::new(window_ms);
-            let mut aliases = BTreeMap::new();
+            // Restored aliases, one pair given twice (a sink read back with duplicates).
+            let restored = [("t7", "t1"), ("t8", "t2"), ("t7", "t1")];
+            let mut ledger = TrendLedger::new(window_ms)
+                .with_aliases(restored.map(|(a, t)| (a.to_string(), t.to_string())));
+            let mut aliases: BTreeMap<String, String> = restored
+                .iter()
+                .map(|(a, t)| (a.to_string(), t.to_string()))
+                .collect();
             // article → its trend id; trend ids from a small pool so that they come back.
             let mut member_of: BTreeMap<String, String> = BTreeMap::new();
             let mut wm = 0;
