@@ -1080,15 +1080,7 @@ impl TrendIndex {
     /// and agree in title: syndicated copies).
     fn same_row(&self, a: &TrendSummary<u32>, b: &TrendSummary<u32>) -> bool {
         let title = |x: &TrendSummary<u32>| &self.art(x.rep as Slot).doc.title;
-        if a.rep == b.rep {
-            return a == b;
-        }
-        title(a) == title(b)
-            && *a
-                == TrendSummary {
-                    rep: a.rep,
-                    ..b.clone()
-                }
+        a.counts == b.counts && a.keywords == b.keywords && (a.rep == b.rep || title(a) == title(b))
     }
 
     /// The trend's summary by the shared definition, over interned words (no re-tokenising),
@@ -1108,10 +1100,10 @@ impl TrendIndex {
             .collect();
         let words = &self.tokens.words;
         let summary = trend_summary(&members, |t| &*words[*t as usize])?;
-        let rep = slots[summary.rep] as usize;
         Some(TrendSummary {
-            rep,
-            ..summary.map_keywords(|t| *t)
+            rep: slots[summary.rep] as usize,
+            keywords: summary.keywords.into_iter().copied().collect(),
+            counts: summary.counts,
         })
     }
 }

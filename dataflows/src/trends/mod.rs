@@ -295,6 +295,12 @@ pub struct TrendSummary<K> {
     pub rep: usize,
     /// The most frequent words (at most 5), most frequent first.
     pub keywords: Vec<K>,
+    pub counts: TrendCounts,
+}
+
+/// The numbers of a `trends` row (see [`TrendRow`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrendCounts {
     pub article_count: u64,
     pub story_count: u64,
     pub source_count: u64,
@@ -313,36 +319,19 @@ impl<K> TrendSummary<K> {
         headline: &str,
         word: impl Fn(&'a K) -> &'a str,
     ) -> TrendRow {
+        let c = self.counts;
         TrendRow {
             trend_id: trend_id(label),
             headline: headline.to_string(),
             keywords: self.keywords.iter().map(|k| word(k).to_string()).collect(),
-            article_count: self.article_count,
-            story_count: self.story_count,
-            source_count: self.source_count,
-            first_published_at: self.first_published_at,
-            last_published_at: self.last_published_at,
-            articles_1h: self.articles_1h,
-            articles_24h: self.articles_24h,
-            rising_score: self.rising_score,
-        }
-    }
-}
-
-impl<K> TrendSummary<K> {
-    /// The same summary with keywords in another representation.
-    pub fn map_keywords<L>(self, f: impl FnMut(K) -> L) -> TrendSummary<L> {
-        TrendSummary {
-            rep: self.rep,
-            keywords: self.keywords.into_iter().map(f).collect(),
-            article_count: self.article_count,
-            story_count: self.story_count,
-            source_count: self.source_count,
-            first_published_at: self.first_published_at,
-            last_published_at: self.last_published_at,
-            articles_1h: self.articles_1h,
-            articles_24h: self.articles_24h,
-            rising_score: self.rising_score,
+            article_count: c.article_count,
+            story_count: c.story_count,
+            source_count: c.source_count,
+            first_published_at: c.first_published_at,
+            last_published_at: c.last_published_at,
+            articles_1h: c.articles_1h,
+            articles_24h: c.articles_24h,
+            rising_score: c.rising_score,
         }
     }
 }
@@ -401,21 +390,23 @@ pub fn trend_summary<'w, W: Eq + std::hash::Hash + 'w>(
     Some(TrendSummary {
         rep,
         keywords,
-        article_count: members.len() as u64,
-        story_count: members
-            .iter()
-            .map(|m| m.story)
-            .collect::<HashSet<_>>()
-            .len() as u64,
-        source_count: members
-            .iter()
-            .map(|m| &m.doc.key.source)
-            .collect::<HashSet<_, StateHasher>>()
-            .len() as u64,
-        first_published_at: members.iter().map(|m| m.doc.published_at).min()?,
-        last_published_at: members.iter().map(|m| m.doc.published_at).max()?,
-        articles_1h: a1h as u64,
-        articles_24h: a24h as u64,
-        rising_score,
+        counts: TrendCounts {
+            article_count: members.len() as u64,
+            story_count: members
+                .iter()
+                .map(|m| m.story)
+                .collect::<HashSet<_>>()
+                .len() as u64,
+            source_count: members
+                .iter()
+                .map(|m| &m.doc.key.source)
+                .collect::<HashSet<_, StateHasher>>()
+                .len() as u64,
+            first_published_at: members.iter().map(|m| m.doc.published_at).min()?,
+            last_published_at: members.iter().map(|m| m.doc.published_at).max()?,
+            articles_1h: a1h as u64,
+            articles_24h: a24h as u64,
+            rising_score,
+        },
     })
 }

@@ -55,11 +55,6 @@ impl Neighbours {
         self.bytes.iter().filter(|b| **b < 0x80).count()
     }
 
-    /// Bytes of the encoding.
-    pub fn encoded_len(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// Replaces `out`'s contents with the slots.
     pub fn decode_into(&self, out: &mut Vec<Slot>) {
         out.clear();
