@@ -18,7 +18,7 @@ use dataflows::graph::{build, GraphConfig};
 use dataflows::timely;
 use dataflows::trends::index::TrendIndex;
 use dataflows::trends::similarity::{is_near_duplicate, jaccard, SimilarityConfig};
-use dataflows::trends::{minute_of, node_of, text, trend_state, Doc, Node, Recency, TrendConfig};
+use dataflows::trends::{minute_of, text, trend_state, Doc, Node, Recency, TrendConfig};
 use trendflow::gen::{generate, GenOptions};
 
 /// 2026-01-01T00:00:00Z.
@@ -69,11 +69,7 @@ fn headlines(events: &[Event]) -> Vec<Doc> {
                     change: Change::Upsert(a),
                     ..
                 },
-            ) if seen.insert(key.clone()) => Some(Doc {
-                key: key.clone(),
-                title: a.title.clone(),
-                published_at: a.published_at,
-            }),
+            ) if seen.insert(key.clone()) => Some(Doc::new(key, &a.title, a.published_at)),
             _ => None,
         })
         .collect()
@@ -114,7 +110,7 @@ struct Index {
 
 impl Index {
     fn new(docs: &[Doc]) -> Index {
-        let features: Vec<Vec<String>> = docs.iter().map(|d| text::features(&d.title)).collect();
+        let features: Vec<Vec<String>> = docs.iter().map(|d| text::features(d.title())).collect();
         let mut postings: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, f) in features.iter().enumerate() {
             for w in f {
@@ -165,7 +161,7 @@ fn trend_text(c: &mut Criterion) {
     group.bench_function("features per headline", |b| {
         b.iter(|| {
             for d in arriving {
-                black_box(text::features(black_box(&d.title)));
+                black_box(text::features(black_box(d.title())));
             }
         })
     });
@@ -173,7 +169,7 @@ fn trend_text(c: &mut Criterion) {
     let config = SimilarityConfig::default();
     let index = Index::new(window);
     let arriving_features: Vec<Vec<String>> =
-        arriving.iter().map(|d| text::features(&d.title)).collect();
+        arriving.iter().map(|d| text::features(d.title())).collect();
     let (mut candidates, mut edges, mut seen) = (0, 0, Vec::new());
     for f in &arriving_features {
         let (c, e) = index.edges(f, config, &mut seen);
@@ -207,9 +203,7 @@ fn trend_text(c: &mut Criterion) {
     group.throughput(Throughput::Elements(2 * arriving.len() as u64));
     group.measurement_time(Duration::from_secs(6));
     let changes = |docs: &[Doc], diff: isize| -> Vec<(Node, Doc, isize)> {
-        docs.iter()
-            .map(|d| (node_of(&d.key), d.clone(), diff))
-            .collect()
+        docs.iter().map(|d| (d.node(), d.clone(), diff)).collect()
     };
     let wm = window
         .iter()

@@ -195,22 +195,12 @@ pub fn trend_tables(events: &[Event], config: TrendConfig) -> BTreeMap<Row, i64>
         .filter(|(_, a)| minute_of(a.published_at) > wm - window)
         .map(|(key, a)| {
             let r = recency(wm, minute_of(a.published_at));
-            (
-                node_of(&key),
-                (
-                    Doc {
-                        key,
-                        title: a.title,
-                        published_at: a.published_at,
-                    },
-                    r,
-                ),
-            )
+            (node_of(&key), (Doc::new(&key, &a.title, a.published_at), r))
         })
         .collect();
     let tokens: BTreeMap<Node, Vec<String>> = docs
         .iter()
-        .map(|(n, (d, _))| (*n, text::features(&d.title)))
+        .map(|(n, (d, _))| (*n, text::features(d.title())))
         .collect();
     let mut df: HashMap<&String, u64> = HashMap::new();
     for ts in tokens.values() {
@@ -281,12 +271,12 @@ pub fn trend_tables(events: &[Event], config: TrendConfig) -> BTreeMap<Row, i64>
         for (doc, _, story) in &info {
             rows.insert(
                 Row::TrendArticle(TrendArticleRow {
-                    source: doc.key.source.clone(),
-                    external_id: doc.key.external_id.clone(),
+                    source: doc.source().to_string(),
+                    external_id: doc.external_id().to_string(),
                     trend_id: trend_id(name),
                     story_id: format!("d{story:016x}"),
                     published_at: doc.published_at,
-                    title: doc.title.clone(),
+                    title: doc.title().to_string(),
                 }),
                 1,
             );

@@ -35,13 +35,12 @@ type Set<K> = HashSet<K, StateHasher>;
 
 /// One article present under the replace rule (live or outside the window).
 struct Article {
-    node: Node,
     doc: Doc,
     live: bool,
     /// Similarity neighbours (live articles), sorted and delta-encoded.
     adj: Neighbours,
-    /// Near-duplicate neighbours, sorted (a subset of `adj`).
-    dup: Vec<Slot>,
+    /// Near-duplicate neighbours, sorted (a subset of `adj`; usually empty).
+    dup: Box<[Slot]>,
     /// Near-duplicate group: the smallest node of the group.
     story: Node,
     /// The trend the emitted `trend_articles` row names, if one is emitted.
@@ -169,6 +168,13 @@ fn edge(a: Slot, b: Slot) -> (Slot, Slot) {
 fn insert_sorted(list: &mut Vec<Slot>, x: Slot) {
     if let Err(i) = list.binary_search(&x) {
         list.insert(i, x);
+    }
+}
+
+/// Keeps the slots of `list` for which `keep` holds (a new list only if one goes).
+fn retain_slots(list: &mut Box<[Slot]>, keep: impl Fn(Slot) -> bool) {
+    if !list.iter().all(|x| keep(*x)) {
+        *list = list.iter().copied().filter(|x| keep(*x)).collect();
     }
 }
 
@@ -303,7 +309,7 @@ impl TrendIndex {
             }
         }
         for (node, doc, _) in net.into_iter().filter(|x| x.2 > 0) {
-            let mut ids: Vec<u32> = super::text::features(&doc.title)
+            let mut ids: Vec<u32> = super::text::features(doc.title())
                 .iter()
                 .map(|w| self.tokens.intern(w))
                 .collect();
@@ -312,11 +318,10 @@ impl TrendIndex {
             let minute = minute_of(doc.published_at);
             let live = self.live_at(minute);
             let article = Article {
-                node,
                 doc,
                 live: false,
                 adj: Neighbours::default(),
-                dup: Vec::new(),
+                dup: Box::default(),
                 story: node,
                 emitted: None,
                 pos: 0,
@@ -420,7 +425,7 @@ impl TrendIndex {
             let a = self.art_mut(s);
             a.live = false;
             let adj = std::mem::take(&mut a.adj);
-            a.dup = Vec::new();
+            a.dup = Box::default();
             for k in 0..self.toks[s as usize].len() {
                 let t = self.toks[s as usize][k];
                 remove_sorted(&mut self.tokens.postings[t as usize], s);
@@ -442,7 +447,7 @@ impl TrendIndex {
                 .as_mut()
                 .expect("a slot in use holds an article");
             a.adj.retain(|x| role[x as usize] != LEAVING, scratch);
-            a.dup.retain(|x| role[*x as usize] != LEAVING);
+            retain_slots(&mut a.dup, |x| role[x as usize] != LEAVING);
         }
         for i in 0..ch.entering.len() {
             let s = ch.entering[i];
@@ -513,7 +518,7 @@ impl TrendIndex {
                 scratch,
             );
             if lost {
-                art.dup.retain(|b| stamp[*b as usize] == now);
+                retain_slots(&mut art.dup, |b| stamp[b as usize] == now);
             }
         }
         let sim = self.config.similarity;
@@ -619,12 +624,12 @@ impl TrendIndex {
             .as_mut()
             .expect("a slot in use holds an article");
         art.adj.insert_sorted(add, scratch);
-        let before = art.dup.len();
-        art.dup
-            .extend(bucket.iter().filter(|y| **y & DUP != 0).map(|y| *y & !DUP));
-        if art.dup.len() > before {
-            art.dup.sort_unstable();
-            art.dup.dedup();
+        if bucket.iter().any(|y| *y & DUP != 0) {
+            let mut dup = std::mem::take(&mut art.dup).into_vec();
+            dup.extend(bucket.iter().filter(|y| **y & DUP != 0).map(|y| *y & !DUP));
+            dup.sort_unstable();
+            dup.dedup();
+            art.dup = dup.into_boxed_slice();
         }
     }
 
@@ -958,7 +963,7 @@ impl TrendIndex {
             let mut i = 0;
             while i < component.len() {
                 let s = component[i];
-                for &m in &self.art(s).dup {
+                for &m in self.art(s).dup.iter() {
                     if visited.insert(m) {
                         component.push(m);
                     }
@@ -967,7 +972,7 @@ impl TrendIndex {
             }
             let story = component
                 .iter()
-                .map(|s| self.art(*s).node)
+                .map(|s| self.nodes[*s as usize])
                 .min()
                 .unwrap_or_default();
             for s in component {
@@ -999,10 +1004,7 @@ impl TrendIndex {
             let members = members.clone();
             let name = members
                 .iter()
-                .map(|s| {
-                    let a = self.art(*s);
-                    (a.doc.published_at, a.node)
-                })
+                .map(|s| (self.art(*s).doc.published_at, self.nodes[*s as usize]))
                 .min()
                 .map(|(_, n)| n)
                 .unwrap_or_default();
@@ -1047,7 +1049,11 @@ impl TrendIndex {
         }
         // Articles that left give their slots back after the epoch.
         for &s in &ch.leaving {
-            if self.by_node.get(&self.art(s).node).is_none_or(|x| *x != s) {
+            if self
+                .by_node
+                .get(&self.nodes[s as usize])
+                .is_none_or(|x| *x != s)
+            {
                 self.articles[s as usize] = None;
                 self.toks[s as usize] = Box::default();
                 self.freed_now.push(s);
@@ -1059,12 +1065,12 @@ impl TrendIndex {
     fn article_row(&self, s: Slot, trend: Node, story: Node) -> Row {
         let a = self.art(s);
         Row::TrendArticle(TrendArticleRow {
-            source: a.doc.key.source.clone(),
-            external_id: a.doc.key.external_id.clone(),
+            source: a.doc.source().to_string(),
+            external_id: a.doc.external_id().to_string(),
             trend_id: trend_id(trend),
             story_id: format!("d{story:016x}"),
             published_at: a.doc.published_at,
-            title: a.doc.title.clone(),
+            title: a.doc.title().to_string(),
         })
     }
 
@@ -1072,14 +1078,14 @@ impl TrendIndex {
     /// article that leaves dirties its trend, whose row is replaced or removed in that epoch,
     /// before the slot is given back.
     fn materialize(&self, name: Node, summary: &TrendSummary<u32>) -> Row {
-        let headline = &self.art(summary.rep as Slot).doc.title;
+        let headline = self.art(summary.rep as Slot).doc.title();
         Row::Trend(summary.row(name, headline, |t| &self.tokens.words[*t as usize]))
     }
 
     /// Whether two emitted summaries give the same row (representatives may differ in slot
     /// and agree in title: syndicated copies).
     fn same_row(&self, a: &TrendSummary<u32>, b: &TrendSummary<u32>) -> bool {
-        let title = |x: &TrendSummary<u32>| &self.art(x.rep as Slot).doc.title;
+        let title = |x: &TrendSummary<u32>| self.art(x.rep as Slot).doc.title();
         a.counts == b.counts && a.keywords == b.keywords && (a.rep == b.rep || title(a) == title(b))
     }
 

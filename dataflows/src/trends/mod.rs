@@ -97,12 +97,55 @@ pub fn minute_of(ts: TimestampMs) -> i64 {
     ts.div_euclid(MINUTE_MS)
 }
 
-/// A live article as the clustering sees it.
+/// A live article as the clustering sees it: its identity and headline in one allocation (the
+/// trend state keeps one per article present, so three strings would be three allocations).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Doc {
-    pub key: ArticleKey,
-    pub title: String,
+    /// The source, the external id and the title, one after another.
+    text: Box<str>,
+    source_len: u32,
+    id_len: u32,
     pub published_at: TimestampMs,
+}
+
+impl Doc {
+    pub fn new(key: &ArticleKey, title: &str, published_at: TimestampMs) -> Doc {
+        let len = |s: &str| u32::try_from(s.len()).expect("an article key part under 4 GiB");
+        let mut text =
+            String::with_capacity(key.source.len() + key.external_id.len() + title.len());
+        text.push_str(&key.source);
+        text.push_str(&key.external_id);
+        text.push_str(title);
+        Doc {
+            text: text.into_boxed_str(),
+            source_len: len(&key.source),
+            id_len: len(&key.external_id),
+            published_at,
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.text[..self.source_len as usize]
+    }
+
+    pub fn external_id(&self) -> &str {
+        let start = self.source_len as usize;
+        &self.text[start..start + self.id_len as usize]
+    }
+
+    pub fn title(&self) -> &str {
+        &self.text[(self.source_len + self.id_len) as usize..]
+    }
+
+    /// The node of this article's identity (see [`node_of`]).
+    pub fn node(&self) -> Node {
+        fnv1a(&[self.source().as_bytes(), self.external_id().as_bytes()])
+    }
+
+    /// Orders by identity: source, then external id.
+    pub fn key_cmp(&self, other: &Doc) -> std::cmp::Ordering {
+        (self.source(), self.external_id()).cmp(&(other.source(), other.external_id()))
+    }
 }
 
 /// `trends`: one row per live trend.
@@ -217,16 +260,8 @@ where
             },
         )
     });
-    let docs = upsert(headlines, AsIs).map(|(key, h)| {
-        IndexInput::Doc(
-            node_of(&key),
-            Doc {
-                key,
-                title: h.title,
-                published_at: h.published_at,
-            },
-        )
-    });
+    let docs = upsert(headlines, AsIs)
+        .map(|(key, h)| IndexInput::Doc(node_of(&key), Doc::new(&key, &h.title, h.published_at)));
     let input = docs.concat(watermark.map(IndexInput::Watermark));
     // One clustering state for the whole window, on worker 0: clusters span any partitioning.
     let exchange = Exchange::new(|_: &(IndexInput, T, isize)| 0u64);
@@ -263,7 +298,10 @@ where
 
 /// The state of one trend from its members `(doc, recency, near-duplicate group)`.
 pub fn trend_state(label: Node, members: &[(&Doc, Recency, Node)]) -> Option<TrendRow> {
-    let words: Vec<Vec<String>> = members.iter().map(|m| text::features(&m.0.title)).collect();
+    let words: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| text::features(m.0.title()))
+        .collect();
     let members: Vec<Member<'_, String>> = members
         .iter()
         .zip(&words)
@@ -344,7 +382,7 @@ pub fn trend_row<'w, W: Eq + std::hash::Hash + 'w>(
     word: impl Fn(&'w W) -> &'w str,
 ) -> Option<TrendRow> {
     let summary = trend_summary(members, &word)?;
-    Some(summary.row(label, &members[summary.rep].doc.title, |w: &&'w W| word(w)))
+    Some(summary.row(label, members[summary.rep].doc.title(), |w: &&'w W| word(w)))
 }
 
 /// The summary of a trend from its members (see [`trend_row`]); keywords as the members'
@@ -378,7 +416,8 @@ pub fn trend_summary<'w, W: Eq + std::hash::Hash + 'w>(
         .map(|(i, m)| (i, m.doc, centrality(m)))
         .max_by(|(_, a, ca), (_, b, cb)| {
             ca.cmp(cb)
-                .then((b.published_at, &b.key).cmp(&(a.published_at, &a.key)))
+                .then(b.published_at.cmp(&a.published_at))
+                .then_with(|| b.key_cmp(a))
         })
         .map(|(i, _, _)| i)?;
     let a1h = members
@@ -399,7 +438,7 @@ pub fn trend_summary<'w, W: Eq + std::hash::Hash + 'w>(
                 .len() as u64,
             source_count: members
                 .iter()
-                .map(|m| &m.doc.key.source)
+                .map(|m| m.doc.source())
                 .collect::<HashSet<_, StateHasher>>()
                 .len() as u64,
             first_published_at: members.iter().map(|m| m.doc.published_at).min()?,
@@ -409,4 +448,46 @@ pub fn trend_summary<'w, W: Eq + std::hash::Hash + 'w>(
             rising_score,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(source: &str, external_id: &str) -> ArticleKey {
+        ArticleKey {
+            source: source.to_string(),
+            external_id: external_id.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_doc_gives_back_its_parts() {
+        for (source, id, title) in [
+            ("reuters", "a-1", "Markets rally"),
+            ("", "", ""),
+            ("s", "", "Zürich: déjà vu ✓"),
+            ("ab", "c", "d"),
+            ("a", "bc", "d"),
+        ] {
+            let d = Doc::new(&key(source, id), title, 7);
+            assert_eq!(
+                (d.source(), d.external_id(), d.title()),
+                (source, id, title)
+            );
+            assert_eq!(d.node(), node_of(&key(source, id)));
+            assert_eq!(d.published_at, 7);
+        }
+        // The same text split differently is another document.
+        let (a, b) = (
+            Doc::new(&key("ab", "c"), "d", 0),
+            Doc::new(&key("a", "bc"), "d", 0),
+        );
+        assert_ne!(a, b);
+        assert_eq!(a.key_cmp(&b), std::cmp::Ordering::Greater);
+        assert_ne!(
+            Doc::new(&key("a", "b"), "c", 0),
+            Doc::new(&key("a", "b"), "c", 1)
+        );
+    }
 }
