@@ -49,6 +49,8 @@ struct Params {
     batch: usize,
     articles: u64,
     article_batches: usize,
+    /// Events per epoch of a cold load.
+    load_epoch: usize,
     kafka_rate: u64,
     kafka_secs: u64,
     kafka_epoch_ms: u64,
@@ -84,6 +86,7 @@ impl Params {
                 batch: 200,
                 articles: 1_000,
                 article_batches: 3,
+                load_epoch: 100_000,
                 kafka_rate: 500,
                 kafka_secs: 2,
                 kafka_epoch_ms: 200,
@@ -103,6 +106,7 @@ impl Params {
             batch: num("batch", 1_000) as usize,
             articles: num("articles", 200_000),
             article_batches: num("article_batches", 20) as usize,
+            load_epoch: num("load_epoch", 100_000) as usize,
             kafka_rate: num("kafka_rate", 5_000),
             kafka_secs: num("kafka_secs", 20),
             kafka_epoch_ms: num("kafka_epoch_ms", 1_000),
@@ -125,6 +129,7 @@ impl Params {
             format!("--batch={}", self.batch),
             format!("--articles={}", self.articles),
             format!("--article_batches={}", self.article_batches),
+            format!("--load_epoch={}", self.load_epoch),
             format!("--kafka_rate={}", self.kafka_rate),
             format!("--kafka_secs={}", self.kafka_secs),
             format!("--kafka_epoch_ms={}", self.kafka_epoch_ms),
@@ -480,7 +485,7 @@ fn phase_load(
     };
     let (batch_tx, batch_rx) = mpsc::channel::<Vec<RawMessage>>();
     let source = LoadThenBatches {
-        file: Some(FileSource::open(file, None, 100_000).expect("open input")),
+        file: Some(FileSource::open(file, None, p.load_epoch).expect("open input")),
         batches: batch_rx,
     };
     let load_lines = count_lines(file);

@@ -87,10 +87,12 @@ pub struct TrendIndex {
     /// Present articles by published minute (live or not).
     by_minute: BTreeMap<i64, Vec<Slot>>,
     tokens: Tokens,
-    /// Label of round r (1-based) at `slot * rounds + r - 1`: a slot whose node is the label.
-    labels: Vec<Slot>,
-    /// Lower bound of the winner's vote margin, per slot and round (unused for round 1).
-    slack: Vec<i16>,
+    /// Label of round r (1-based) of each slot at `labels[r - 1][slot]`: a slot whose node is
+    /// the label. One vector per round: a round reads the labels of the round before at random
+    /// slots, and a vector of one round's labels stays in cache where all rounds' would not.
+    labels: Vec<Vec<Slot>>,
+    /// Lower bound of the winner's vote margin, per round and slot (unused for round 1).
+    slack: Vec<Vec<i16>>,
     /// Final label → live members.
     clusters: Map<Slot, Vec<Slot>>,
     /// Emitted `trends` rows by trend name, as summaries whose `rep` is the representative's
@@ -186,9 +188,10 @@ fn remove_sorted(list: &mut Vec<Slot>, x: Slot) {
 
 impl TrendIndex {
     pub fn new(config: TrendConfig) -> TrendIndex {
+        let rounds = config.cluster.rounds.max(1) as usize;
         TrendIndex {
             config,
-            rounds: config.cluster.rounds.max(1) as usize,
+            rounds,
             window_minutes: (config.window_ms / MINUTE_MS).max(1),
             articles: Vec::new(),
             free: Vec::new(),
@@ -196,8 +199,8 @@ impl TrendIndex {
             by_node: Map::default(),
             by_minute: BTreeMap::new(),
             tokens: Tokens::default(),
-            labels: Vec::new(),
-            slack: Vec::new(),
+            labels: vec![Vec::new(); rounds],
+            slack: vec![Vec::new(); rounds],
             clusters: Map::default(),
             emitted_trends: Map::default(),
             watermarks: BTreeMap::new(),
@@ -232,7 +235,7 @@ impl TrendIndex {
         if round == 0 {
             s
         } else {
-            self.labels[s as usize * self.rounds + round - 1]
+            self.labels[round - 1][s as usize]
         }
     }
 
@@ -333,8 +336,8 @@ impl TrendIndex {
                 }
                 None => {
                     self.articles.push(Some(article));
-                    self.labels.extend(std::iter::repeat_n(0, self.rounds));
-                    self.slack.extend(std::iter::repeat_n(0, self.rounds));
+                    self.labels.iter_mut().for_each(|l| l.push(0));
+                    self.slack.iter_mut().for_each(|l| l.push(0));
                     self.nodes.push(node);
                     self.toks.push(Box::default());
                     self.role.push(SURVIVOR);
@@ -749,9 +752,8 @@ impl TrendIndex {
     }
 
     fn set_label(&mut self, s: Slot, round: usize, label: Slot, slack: i16) {
-        let i = s as usize * self.rounds + round - 1;
-        self.labels[i] = label;
-        self.slack[i] = slack;
+        self.labels[round - 1][s as usize] = label;
+        self.slack[round - 1][s as usize] = slack;
     }
 
     /// One changed vote for surviving `n` in `round`: `label` gained or lost one vote.
@@ -763,14 +765,13 @@ impl TrendIndex {
         let t = if self.touch_stamp[i] == self.touch_now {
             self.touch_pos[i] as usize
         } else {
-            let k = i * self.rounds + round - 1;
             self.touch_stamp[i] = self.touch_now;
             self.touch_pos[i] = touched.len() as u32;
             touched.push(Touch {
                 n,
-                before: self.labels[k],
-                label: self.labels[k],
-                slack: i32::from(self.slack[k]),
+                before: self.labels[round - 1][i],
+                label: self.labels[round - 1][i],
+                slack: i32::from(self.slack[round - 1][i]),
                 recount: false,
             });
             touched.len() - 1
@@ -1111,5 +1112,21 @@ impl TrendIndex {
             keywords: summary.keywords.into_iter().copied().collect(),
             counts: summary.counts,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The trend state keeps one slot per article present: its size is memory per article.
+    #[test]
+    fn an_article_slot_stays_small() {
+        assert_eq!(std::mem::size_of::<Doc>(), 32);
+        assert!(
+            std::mem::size_of::<Option<Article>>() <= 104,
+            "{} bytes",
+            std::mem::size_of::<Option<Article>>()
+        );
     }
 }
