@@ -190,9 +190,9 @@ pub struct RunArgs {
     /// After the run, recompute every table with the plain sequential oracle and compare.
     #[arg(long)]
     pub verify: bool,
-    /// Where the collector results the graph holds are kept (serialized; the graph's state
-    /// keeps 12 bytes per answer pointing there): a scratch file per worker in --spill-dir, or
-    /// memory.
+    /// Where the collector results and article headlines the graph's replace rules hold are
+    /// kept (serialized; the graph's state keeps 12 bytes per record pointing there): a scratch
+    /// file per worker in --spill-dir, or memory.
     #[arg(long, value_enum, default_value_t = AnswerStoreKind::Disk, env = "TRENDFLOW_ANSWER_STORE")]
     pub answer_store: AnswerStoreKind,
     /// Folder of the answer store's scratch files (removed as soon as created: nothing stays
@@ -203,7 +203,7 @@ pub struct RunArgs {
     pub trends: TrendArgs,
 }
 
-/// Where the collector results the graph holds are kept.
+/// Where the collector results and article headlines the graph holds are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AnswerStoreKind {
     Disk,

@@ -28,8 +28,8 @@ pub struct EngineOptions {
     pub answers: AnswerStore,
 }
 
-/// Where each worker's replace rule keeps the collector results it holds, serialized (the
-/// operator's state keeps 12 bytes per answer pointing there).
+/// Where each worker's replace rules keep the collector results and article headlines they
+/// hold, serialized (the operators' state keeps 12 bytes per record pointing there).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum AnswerStore {
     /// In memory (about 0.6 KB per answer in the generated workload).

@@ -111,6 +111,44 @@ impl BlobStore for MemBlobs {
     }
 }
 
+/// One store shared by the operators of a worker (the collector results' and the articles'
+/// replace rules append to the same scratch file). The lock is never contended: a worker's
+/// operators run on its one thread.
+#[derive(Clone)]
+pub struct SharedBlobs(std::sync::Arc<std::sync::Mutex<Box<dyn BlobStore>>>);
+
+impl SharedBlobs {
+    pub fn new(store: Box<dyn BlobStore>) -> SharedBlobs {
+        SharedBlobs(std::sync::Arc::new(std::sync::Mutex::new(store)))
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Box<dyn BlobStore>> {
+        // A panic while a store was held stops the worker (see `BlobStore`): nothing of the
+        // epoch is committed, so the store is not used again.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl BlobStore for SharedBlobs {
+    fn put(&mut self, bytes: &[u8]) -> BlobRef {
+        self.store().put(bytes)
+    }
+
+    fn put_with(&mut self, write: &mut dyn FnMut(&mut Vec<u8>)) -> BlobRef {
+        self.store().put_with(write)
+    }
+
+    fn get(&mut self, blob: BlobRef, out: &mut Vec<u8>) {
+        self.store().get(blob, out)
+    }
+
+    fn stored_bytes(&self) -> u64 {
+        self.store().stored_bytes()
+    }
+}
+
 /// Payloads kept serialized (bincode, variable-length integers: compact and lossless, so a
 /// payload read back equals the one stored) in a [`BlobStore`].
 pub struct Serialized {
@@ -182,6 +220,20 @@ mod tests {
             store.stored_bytes(),
             refs.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
         );
+    }
+
+    #[test]
+    fn shared_stores_are_one_store() {
+        let mut a = SharedBlobs::new(Box::new(MemBlobs::default()));
+        let mut b = a.clone();
+        let (x, y) = (a.put(b"first"), b.put(b"second"));
+        assert_ne!(x.offset(), y.offset());
+        let mut out = Vec::new();
+        a.get(y, &mut out);
+        assert_eq!(out, b"second");
+        b.get(x, &mut out);
+        assert_eq!(out, b"first");
+        assert_eq!(a.stored_bytes(), 11);
     }
 
     #[test]

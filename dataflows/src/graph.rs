@@ -9,7 +9,7 @@ use differential_dataflow::AsCollection;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::core::Partition;
 
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobStore, SharedBlobs};
 use crate::event::{Event, TimestampMs};
 use crate::metrics::metrics;
 use crate::output::Row;
@@ -27,8 +27,8 @@ pub struct Outputs<'scope, T: Timestamp + Lattice> {
     pub watermark: VecCollection<'scope, T, TimestampMs>,
 }
 
-/// Splits events by kind and builds every computation over them; `answers` keeps the collector
-/// results the replace rule holds (this worker's store).
+/// Splits events by kind and builds every computation over them; `answers` (this worker's
+/// store) keeps the collector results and the article headlines the replace rules hold.
 pub fn build<'scope, T>(
     events: VecCollection<'scope, T, Event>,
     config: GraphConfig,
@@ -60,9 +60,10 @@ where
         Event::Article(key, r) => Some((key, r)),
         Event::CollectorResult(..) => None,
     });
-    let trends = trends(articles, config.trends);
+    let store = SharedBlobs::new(answers);
+    let trends = trends(articles, config.trends, Box::new(store.clone()));
     Outputs {
-        rows: metrics(results, answers).concat(trends.rows),
+        rows: metrics(results, Box::new(store)).concat(trends.rows),
         watermark: trends.watermark,
     }
 }

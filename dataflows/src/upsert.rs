@@ -24,7 +24,7 @@ pub trait Keep<P>: 'static {
     fn holds(&mut self, kept: &Self::Kept, payload: &P) -> bool;
 }
 
-/// Payloads kept as they are: for small or shared ones (the trends' headline projections).
+/// Payloads kept as they are (the plain way, against which the tests check [`Serialized`]).
 pub struct AsIs;
 
 impl<P: Clone + Debug + PartialEq + 'static> Keep<P> for AsIs {

@@ -122,7 +122,12 @@ fn graph(
             Event::Article(k, r) => Some((k, r)),
             Event::CollectorResult(..) => None,
         });
-        trends(records, config).rows
+        trends(
+            records,
+            config,
+            Box::new(dataflows::blobs::MemBlobs::default()),
+        )
+        .rows
     }
 }
 

@@ -30,11 +30,12 @@ use timely::dataflow::operators::Operator;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
+use crate::blobs::{BlobStore, Serialized};
 use crate::event::{Article, ArticleKey, Change, Record, TimestampMs};
 use crate::hash::fnv1a;
 use crate::keyed::{Stash, StateHasher};
 use crate::output::Row;
-use crate::upsert::{upsert, AsIs};
+use crate::upsert::upsert;
 
 /// A live article's node in the similarity graph: a stable hash of its identity.
 pub type Node = u64;
@@ -228,10 +229,13 @@ struct Headline {
     published_at: TimestampMs,
 }
 
-/// Builds the trend graph over article records.
+/// Builds the trend graph over article records. The replace rule keeps the headlines it
+/// holds serialized in `headlines` (this worker's store), not in its state: the clustering
+/// operator holds the live ones already.
 pub fn trends<'scope, T>(
     records: VecCollection<'scope, T, (ArticleKey, Record<Article>)>,
     config: TrendConfig,
+    headlines: Box<dyn BlobStore>,
 ) -> TrendOutputs<'scope, T>
 where
     T: Timestamp + Lattice + TotalOrder + Ord + std::hash::Hash,
@@ -242,7 +246,7 @@ where
     });
     let watermark = latest_minute(published);
     let watermark_ms = watermark.clone().map(|m| m * MINUTE_MS);
-    let headlines = records.map(|(key, r)| {
+    let titles = records.map(|(key, r)| {
         let change = match r.change {
             Change::Upsert(a) => Change::Upsert(Headline {
                 title: a.title,
@@ -260,7 +264,7 @@ where
             },
         )
     });
-    let docs = upsert(headlines, AsIs)
+    let docs = upsert(titles, Serialized::new(headlines))
         .map(|(key, h)| IndexInput::Doc(node_of(&key), Doc::new(&key, &h.title, h.published_at)));
     let input = docs.concat(watermark.map(IndexInput::Watermark));
     // One clustering state for the whole window, on worker 0: clusters span any partitioning.
