@@ -45,7 +45,13 @@ pub const MINUTE_MS: i64 = 60_000;
 
 /// The node of an article identity.
 pub fn node_of(key: &ArticleKey) -> Node {
-    fnv1a(&[key.source.as_bytes(), key.external_id.as_bytes()])
+    identity_node(&key.source, &key.external_id)
+}
+
+/// The node of the identity `(source, external_id)`: the one hash behind [`node_of`] and
+/// [`Doc::node`].
+fn identity_node(source: &str, external_id: &str) -> Node {
+    fnv1a(&[source.as_bytes(), external_id.as_bytes()])
 }
 
 /// The public id of the trend whose earliest article has node `n`.
@@ -140,7 +146,7 @@ impl Doc {
 
     /// The node of this article's identity (see [`node_of`]).
     pub fn node(&self) -> Node {
-        fnv1a(&[self.source().as_bytes(), self.external_id().as_bytes()])
+        identity_node(self.source(), self.external_id())
     }
 
     /// Orders by identity: source, then external id.
