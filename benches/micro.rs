@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::close_epoch;
 
@@ -256,7 +257,7 @@ const EPOCH_BATCHES: usize = 8;
 /// deletes of results in the base.
 fn metric_batches(base: &[Event], rest: &[Event]) -> Vec<Vec<Event>> {
     // The current record of each result in the base (later lines carry higher versions).
-    let mut latest: HashMap<&Text, &Record<CollectorResult>> = HashMap::new();
+    let mut latest: HashMap<&Text, &Record<Arc<CollectorResult>>> = HashMap::new();
     let mut order = Vec::new();
     for e in base {
         if let Event::CollectorResult(id, r) = e {
@@ -265,7 +266,7 @@ fn metric_batches(base: &[Event], rest: &[Event]) -> Vec<Vec<Event>> {
             }
         }
     }
-    let current: Vec<(&Text, &Record<CollectorResult>)> = order
+    let current: Vec<(&Text, &Record<Arc<CollectorResult>>)> = order
         .iter()
         .map(|id| (*id, latest[id]))
         .filter(|(_, r)| matches!(r.change, Change::Upsert(_)))
@@ -301,12 +302,12 @@ fn metric_batches(base: &[Event], rest: &[Event]) -> Vec<Vec<Event>> {
                 let (id, r) = pick.next().expect("endless");
                 let change = match &r.change {
                     Change::Upsert(cr) if k < EPOCH_CORRECTIONS => {
-                        let mut cr = cr.clone();
+                        let mut cr = CollectorResult::clone(cr);
                         cr.version = r.version + 1;
                         cr.brand.visibility_index =
                             (cr.brand.visibility_index + 123_457) % 1_000_001;
                         cr.brand.mentions += 1;
-                        Change::Upsert(cr)
+                        Change::Upsert(Arc::new(cr))
                     }
                     _ => Change::Delete,
                 };

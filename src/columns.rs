@@ -444,7 +444,7 @@ pub fn format_day(day: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dataflows::metrics::{DailyAgg, DailyKey, ScoreRow};
+    use dataflows::metrics::{DailyKey, ScoreRow};
 
     #[test]
     fn every_row_has_one_value_per_column_and_its_key_matches() {
@@ -471,7 +471,7 @@ mod tests {
                     collector_type: "gpt".into(),
                     day: 20_454,
                 },
-                DailyAgg::default(),
+                Box::default(),
             )
         };
         for row in [

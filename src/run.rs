@@ -289,7 +289,8 @@ impl SummaryTables {
                     }
                     for r in &changes.upserts {
                         if let Row::Daily(k, a) = r {
-                            self.brand_daily.insert(r.key(), (k.clone(), a.clone()));
+                            self.brand_daily
+                                .insert(r.key(), (k.clone(), DailyAgg::clone(a)));
                         }
                     }
                 }

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use dataflows::keyed::StateHasher;
 use dataflows::output::{Row, RowKey, Table};
 
 /// Rows changed at one time (an epoch), as timely delivers them: `(row, time, diff)`.
@@ -111,17 +112,17 @@ impl Snapshot {
         // marked once a row of the same key is written again (a replacement); the unmarked
         // ones are deleted. Their hashes let the rows written skip building their own key
         // unless it may be one of them.
+        // The key hashes are hashes already: the sets hash them once more with the cheap
+        // hasher of the graph's state, not std's SipHash.
         let mut sizes = [0usize; TABLES];
-        let mut removed_keys: HashMap<(Table, RowKey), bool> = HashMap::new();
-        let mut removed_hashes: HashSet<(Table, u64)> = HashSet::new();
-        let mut touched = [false; TABLES];
+        let mut removed_keys: HashMap<(Table, RowKey), bool, StateHasher> = HashMap::default();
+        let mut removed_hashes: [HashSet<u64, StateHasher>; TABLES] = Default::default();
         for (row, _, diff) in shares.iter().flatten() {
             let table = row.table();
             if *diff > 0 {
                 sizes[table as usize] += 1;
             } else if *diff < 0 {
-                touched[table as usize] = true;
-                removed_hashes.insert((table, row.key_hash()));
+                removed_hashes[table as usize].insert(row.key_hash());
                 removed_keys.insert((table, row.key()), false);
             }
         }
@@ -136,8 +137,8 @@ impl Snapshot {
             if diff <= 0 {
                 continue;
             }
-            let replaces = touched[t]
-                && removed_hashes.contains(&(table, row.key_hash()))
+            let replaces = !removed_hashes[t].is_empty()
+                && removed_hashes[t].contains(&row.key_hash())
                 && match removed_keys.get_mut(&(table, row.key())) {
                     Some(replaced) => {
                         *replaced = true;

@@ -1,6 +1,7 @@
 //! Decoding of raw message bytes into typed events; every failure names the field and the problem.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -403,14 +404,14 @@ fn decode_article(text: &str, seq: Seq) -> Result<Event, DecodeError> {
         Record {
             seq,
             version,
-            change: Change::Upsert(Article {
+            change: Change::Upsert(Box::new(Article {
                 title,
                 published_at,
                 url: raw.url,
                 summary: raw.summary,
                 language: raw.language,
                 topics: raw.topics.unwrap_or_default(),
-            }),
+            })),
         },
     ))
 }
@@ -610,19 +611,24 @@ fn decode_collector_result(text: &str, seq: Seq) -> Result<Event, DecodeError> {
     let raw_competitors = raw.competitors.unwrap_or_default();
     let mut competitors: Vec<CompetitorScores> = Vec::with_capacity(raw_competitors.len());
     for (i, mut c) in raw_competitors.into_iter().enumerate() {
-        let path = format!("competitors[{i}]");
-        let competitor_id = required_text(&join(&path, "competitor_id"), c.competitor_id.take())?;
+        // The competitor's path is spelled out only for an error (no allocation per competitor).
+        let under = |mut e: DecodeError| {
+            e.field = join(&format!("competitors[{i}]"), &e.field);
+            e
+        };
+        let competitor_id =
+            required_text("competitor_id", c.competitor_id.take()).map_err(under)?;
         if competitors.iter().any(|o| o.competitor_id == competitor_id) {
-            return Err(err(
-                join(&path, "competitor_id"),
+            return Err(under(err(
+                "competitor_id",
                 Problem::Invalid(format!("duplicate competitor {competitor_id:?}")),
-            ));
+            )));
         }
         let name = c.name.take().map(|n| n.text());
         competitors.push(CompetitorScores {
             competitor_id,
             name,
-            scores: scores(&path, c)?,
+            scores: scores_relative(c).map_err(under)?,
         });
     }
     competitors.sort_by(|a, b| a.competitor_id.cmp(&b.competitor_id));
@@ -631,7 +637,7 @@ fn decode_collector_result(text: &str, seq: Seq) -> Result<Event, DecodeError> {
         Record {
             seq,
             version,
-            change: Change::Upsert(CollectorResult {
+            change: Change::Upsert(Arc::new(CollectorResult {
                 customer_id,
                 brand_id,
                 brand_name: raw.brand_name.map(|n| n.text()),
@@ -643,7 +649,7 @@ fn decode_collector_result(text: &str, seq: Seq) -> Result<Event, DecodeError> {
                 version,
                 brand,
                 competitors,
-            }),
+            })),
         },
     ))
 }

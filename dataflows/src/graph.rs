@@ -57,7 +57,7 @@ where
         Event::Article(..) => None,
     });
     let articles = articles.as_collection().flat_map(|e| match e {
-        Event::Article(key, r) => Some((key, r)),
+        Event::Article(key, r) => Some((key, r.map(|a| *a))),
         Event::CollectorResult(..) => None,
     });
     let store = SharedBlobs::new(answers);

@@ -14,6 +14,7 @@ use crate::event::{
 use crate::keyed::{keyed_fold, Stash, StateHasher};
 use crate::output::Row;
 use crate::upsert::upsert;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// `metric_facts`: one row per current collector result.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -208,7 +209,7 @@ impl DailyDelta {
 /// allocation per field.
 pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
     let mut rows = Vec::with_capacity(4 + 2 * r.competitors.len());
-    rows.push(Row::MetricFact(MetricFact {
+    rows.push(Row::MetricFact(Box::new(MetricFact {
         id: id.clone(),
         customer_id: r.customer_id.clone(),
         brand_id: r.brand_id.clone(),
@@ -218,7 +219,7 @@ pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
         day: day_of(r.created_at),
         created_at: r.created_at,
         version: r.version,
-    }));
+    })));
     rows.push(Row::CollectorResult(CollectorResultRow {
         id: id.clone(),
         brand_name: r.brand_name.clone(),
@@ -262,20 +263,87 @@ pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
     rows
 }
 
-/// The daily-aggregate groups one current collector result contributes to, with its scores there.
-pub fn daily_contributions(r: &CollectorResult) -> impl Iterator<Item = (DailyKey, &Scores)> {
-    let key = |competitor_id: Option<Text>| DailyKey {
-        customer_id: r.customer_id.clone(),
-        brand_id: r.brand_id.clone(),
-        competitor_id,
-        collector_type: r.collector_type.clone(),
-        day: day_of(r.created_at),
-    };
-    std::iter::once((key(None), &r.brand)).chain(
-        r.competitors
-            .iter()
-            .map(move |c| (key(Some(c.competitor_id.clone())), &c.scores)),
-    )
+/// One epoch's daily contributions on one worker, combined per group. A result's groups share
+/// all but the competitor, so that part of the key is hashed once per result, and a group is
+/// found by comparing fields in place: its key is built (four strings cloned) only when the
+/// group is new, not once per contribution.
+#[derive(Default)]
+struct DailyGroups {
+    table: hashbrown::HashTable<(DailyKey, DailyDelta)>,
+    hasher: StateHasher,
+}
+
+/// The hasher state after a group's shared fields, in the order [`daily_key_hash`] feeds them.
+fn daily_shared_hash(
+    hasher: &StateHasher,
+    customer_id: &str,
+    brand_id: &str,
+    collector_type: &str,
+    day: Day,
+) -> impl Hasher + Clone {
+    let mut h = hasher.build_hasher();
+    customer_id.hash(&mut h);
+    brand_id.hash(&mut h);
+    collector_type.hash(&mut h);
+    day.hash(&mut h);
+    h
+}
+
+fn daily_key_hash(hasher: &StateHasher, k: &DailyKey) -> u64 {
+    let mut h = daily_shared_hash(
+        hasher,
+        &k.customer_id,
+        &k.brand_id,
+        &k.collector_type,
+        k.day,
+    );
+    k.competitor_id.as_deref().hash(&mut h);
+    h.finish()
+}
+
+impl DailyGroups {
+    /// Adds (`mult` > 0) or removes (`mult` < 0) one result's contributions.
+    fn add(&mut self, r: &CollectorResult, mult: i64) {
+        let day = day_of(r.created_at);
+        let hasher = &self.hasher;
+        let shared = daily_shared_hash(hasher, &r.customer_id, &r.brand_id, &r.collector_type, day);
+        let all = std::iter::once((None, &r.brand)).chain(
+            r.competitors
+                .iter()
+                .map(|c| (Some(&c.competitor_id), &c.scores)),
+        );
+        for (competitor, scores) in all {
+            let mut h = shared.clone();
+            competitor.map(|c| c.as_str()).hash(&mut h);
+            let same = |(k, _): &(DailyKey, DailyDelta)| {
+                k.day == day
+                    && k.competitor_id.as_ref() == competitor
+                    && k.brand_id == r.brand_id
+                    && k.customer_id == r.customer_id
+                    && k.collector_type == r.collector_type
+            };
+            let hash = h.finish();
+            let delta = match self.table.find_mut(hash, same) {
+                Some((_, d)) => d,
+                None => {
+                    let key = DailyKey {
+                        customer_id: r.customer_id.clone(),
+                        brand_id: r.brand_id.clone(),
+                        competitor_id: competitor.cloned(),
+                        collector_type: r.collector_type.clone(),
+                        day,
+                    };
+                    let entry =
+                        self.table
+                            .insert_unique(hash, (key, DailyDelta::default()), |(k, _)| {
+                                daily_key_hash(hasher, k)
+                            });
+                    &mut entry.into_mut().1
+                }
+            };
+            delta.add(scores, mult);
+        }
+    }
 }
 
 /// Each completed time's daily contributions of the current results, combined per group on
@@ -287,7 +355,6 @@ where
     T: Timestamp + TotalOrder,
 {
     use differential_dataflow::AsCollection;
-    use std::collections::HashMap;
     use timely::container::CapacityContainerBuilder;
     use timely::dataflow::channels::pact::Pipeline;
     use timely::dataflow::operators::Operator;
@@ -301,16 +368,14 @@ where
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| stash.absorb(&cap, data));
                     stash.complete_batches(frontier, |cap, batches| {
-                        let mut groups: HashMap<DailyKey, DailyDelta, StateHasher> =
-                            HashMap::default();
+                        let mut groups = DailyGroups::default();
                         for ((_, r), _, diff) in batches.iter().flatten() {
-                            for (key, s) in daily_contributions(r) {
-                                groups.entry(key).or_default().add(s, *diff as i64);
-                            }
+                            groups.add(r, *diff as i64);
                         }
                         let t = cap.time().clone();
                         output.session(&cap).give_iterator(
                             groups
+                                .table
                                 .into_iter()
                                 .filter(|(_, d)| !d.is_empty())
                                 .map(|kd| (kd, t.clone(), 1)),
@@ -327,18 +392,15 @@ where
 /// exactly the rows and contributions of the version they replace. The rule keeps the answers
 /// it holds serialized in `answers` (this worker's store), not in its state.
 pub fn metrics<'scope, T>(
-    records: VecCollection<'scope, T, (Text, Record<CollectorResult>)>,
+    records: VecCollection<'scope, T, (Text, Record<std::sync::Arc<CollectorResult>>)>,
     answers: Box<dyn BlobStore>,
 ) -> VecCollection<'scope, T, Row>
 where
     T: Timestamp + Lattice + TotalOrder,
 {
-    // Shared payloads: the replace rule's output and the rows built from it clone a pointer,
-    // not the answer.
-    let current = upsert(
-        records.map(|(id, r)| (id, r.map(std::sync::Arc::new))),
-        Serialized::new(answers),
-    );
+    // Shared payloads (from the decoder on): the replace rule's output and the rows built from
+    // it clone a pointer, not the answer.
+    let current = upsert(records, Serialized::new(answers));
     let star = current.clone().flat_map(|(id, r)| star_rows(&id, &r));
     let daily = keyed_fold(
         daily_deltas(current),
@@ -350,10 +412,10 @@ where
             }
             if state.agg != before {
                 if before.answers > 0 {
-                    output.push((Row::Daily(key.clone(), before), -1));
+                    output.push((Row::Daily(key.clone(), Box::new(before)), -1));
                 }
                 if state.agg.answers > 0 {
-                    output.push((Row::Daily(key.clone(), state.agg.clone()), 1));
+                    output.push((Row::Daily(key.clone(), Box::new(state.agg.clone())), 1));
                 }
             }
         },
@@ -373,6 +435,77 @@ mod tests {
             mentions: positions.len() as u32,
             sentiment: None,
         }
+    }
+
+    /// A result with `competitors`, for the grouping test.
+    fn result(
+        customer: &str,
+        day: i64,
+        competitors: &[&str],
+        visibility: Micros,
+    ) -> CollectorResult {
+        CollectorResult {
+            customer_id: customer.into(),
+            brand_id: "b".into(),
+            brand_name: None,
+            query_id: "q".into(),
+            collector_type: "gpt".into(),
+            topic: "t".into(),
+            created_at: day * 86_400_000 + 5,
+            raw_answer: None,
+            version: 0,
+            brand: scores(&[1], visibility),
+            competitors: competitors
+                .iter()
+                .map(|c| crate::event::CompetitorScores {
+                    competitor_id: (*c).into(),
+                    name: None,
+                    scores: scores(&[2, 3], visibility + 1),
+                })
+                .collect(),
+        }
+    }
+
+    /// Grouping by reference gives the groups and sums that a map keyed by the whole key gives:
+    /// results sharing some fields but not others, a competitor whose id is a brand's, and a
+    /// result added and removed again.
+    #[test]
+    fn daily_groups_match_a_map_by_whole_key() {
+        let results = [
+            (result("c1", 20_000, &["x", "y"], 10), 1),
+            (result("c1", 20_000, &["y"], 20), 1),
+            (result("c1", 20_001, &["x"], 30), 1),
+            (result("c2", 20_000, &["x", "b"], 40), 1),
+            (result("c1", 20_000, &["x", "y"], 10), -1),
+            (result("c1", 20_000, &["z"], 50), 2),
+        ];
+        let mut groups = DailyGroups::default();
+        let mut expected: std::collections::HashMap<DailyKey, DailyDelta> = Default::default();
+        for (r, mult) in &results {
+            groups.add(r, *mult);
+            let key = |competitor_id: Option<Text>| DailyKey {
+                customer_id: r.customer_id.clone(),
+                brand_id: r.brand_id.clone(),
+                competitor_id,
+                collector_type: r.collector_type.clone(),
+                day: day_of(r.created_at),
+            };
+            expected.entry(key(None)).or_default().add(&r.brand, *mult);
+            for c in &r.competitors {
+                expected
+                    .entry(key(Some(c.competitor_id.clone())))
+                    .or_default()
+                    .add(&c.scores, *mult);
+            }
+        }
+        let got: std::collections::HashMap<DailyKey, DailyDelta> =
+            groups.table.into_iter().collect();
+        assert_eq!(got.len(), 9, "{got:?}");
+        assert_eq!(got, expected);
+        assert!(
+            got.values().filter(|d| d.is_empty()).count() == 1,
+            "c1/20000/x cancels out"
+        );
     }
 
     /// A group's deltas, applied in any grouping, give the aggregate of the answers it holds;

@@ -18,7 +18,7 @@ use crate::trends::{
 /// Applies records one by one in sequence order: a tombstone forgets the identity; any other
 /// record replaces the identity's state when its `(version, seq)` is greater.
 pub fn current_results(events: &[Event]) -> BTreeMap<Text, CollectorResult> {
-    let records: Vec<(&Text, &Record<CollectorResult>)> = events
+    let records: Vec<(&Text, &Record<std::sync::Arc<CollectorResult>>)> = events
         .iter()
         .filter_map(|e| match e {
             Event::CollectorResult(id, r) => Some((id, r)),
@@ -26,11 +26,14 @@ pub fn current_results(events: &[Event]) -> BTreeMap<Text, CollectorResult> {
         })
         .collect();
     apply_in_order(records)
+        .into_iter()
+        .map(|(id, r)| (id, std::sync::Arc::unwrap_or_clone(r)))
+        .collect()
 }
 
 /// The current articles, by the same rule as [`current_results`].
 pub fn current_articles(events: &[Event]) -> BTreeMap<ArticleKey, Article> {
-    let records: Vec<(&ArticleKey, &Record<Article>)> = events
+    let records: Vec<(&ArticleKey, &Record<Box<Article>>)> = events
         .iter()
         .filter_map(|e| match e {
             Event::Article(k, r) => Some((k, r)),
@@ -38,6 +41,9 @@ pub fn current_articles(events: &[Event]) -> BTreeMap<ArticleKey, Article> {
         })
         .collect();
     apply_in_order(records)
+        .into_iter()
+        .map(|(key, a)| (key, *a))
+        .collect()
 }
 
 fn apply_in_order<K: Ord + Clone + std::hash::Hash, P: Clone>(
@@ -75,7 +81,7 @@ pub fn metrics_tables(events: &[Event]) -> BTreeMap<Row, i64> {
     for (id, r) in &current {
         let day = day_of(r.created_at);
         let mut add = |row: Row| *rows.entry(row).or_insert(0) += 1;
-        add(Row::MetricFact(MetricFact {
+        add(Row::MetricFact(Box::new(MetricFact {
             id: id.clone(),
             customer_id: r.customer_id.clone(),
             brand_id: r.brand_id.clone(),
@@ -85,7 +91,7 @@ pub fn metrics_tables(events: &[Event]) -> BTreeMap<Row, i64> {
             day,
             created_at: r.created_at,
             version: r.version,
-        }));
+        })));
         add(Row::CollectorResult(CollectorResultRow {
             id: id.clone(),
             brand_name: r.brand_name.clone(),
@@ -163,7 +169,7 @@ pub fn metrics_tables(events: &[Event]) -> BTreeMap<Row, i64> {
                 }
             }
         }
-        *rows.entry(Row::Daily(key, agg)).or_insert(0) += 1;
+        *rows.entry(Row::Daily(key, Box::new(agg))).or_insert(0) += 1;
     }
     rows
 }

@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use rand::prelude::*;
 use rand::rngs::StdRng;
 
@@ -18,7 +20,7 @@ use dataflows::output::Row;
 
 /// The metrics graph with its answers kept in memory (the service's file store is tested there).
 fn metrics_in_memory<'s>(
-    records: VecCollection<'s, u64, (Text, Record<CollectorResult>)>,
+    records: VecCollection<'s, u64, (Text, Record<Arc<CollectorResult>>)>,
 ) -> VecCollection<'s, u64, Row> {
     metrics(records, Box::new(MemBlobs::default()))
 }
@@ -94,7 +96,7 @@ fn random_stream(rng: &mut StdRng, len: usize) -> Vec<Event> {
         let change = match rng.gen_range(0..10) {
             0 => Change::Delete,
             1 => Change::Tombstone,
-            _ => Change::Upsert(result(rng, version)),
+            _ => Change::Upsert(Arc::new(result(rng, version))),
         };
         let version = if matches!(change, Change::Tombstone) {
             0
@@ -113,7 +115,7 @@ fn random_stream(rng: &mut StdRng, len: usize) -> Vec<Event> {
     events
 }
 
-fn records(events: &[Event]) -> Vec<(Text, Record<CollectorResult>)> {
+fn records(events: &[Event]) -> Vec<(Text, Record<Arc<CollectorResult>>)> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -205,8 +207,8 @@ fn correction_and_delete_flow_through_every_table() {
         )
     };
     let epochs = [
-        vec![ev(0, 1, Change::Upsert(v1.clone()))],
-        vec![ev(1, 2, Change::Upsert(v2.clone()))],
+        vec![ev(0, 1, Change::Upsert(Arc::new(v1.clone())))],
+        vec![ev(1, 2, Change::Upsert(Arc::new(v2.clone())))],
         vec![ev(2, 3, Change::Delete)],
     ];
     let inputs: Vec<Vec<_>> = epochs.iter().map(|e| records(e)).collect();

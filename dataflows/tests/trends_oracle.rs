@@ -66,7 +66,7 @@ fn random_stream_over(rng: &mut StdRng, len: usize, ids: u64) -> Vec<Event> {
         let change = match rng.gen_range(0..20) {
             0 | 1 => Change::Delete,
             2 => Change::Tombstone,
-            _ => Change::Upsert(Article {
+            _ => Change::Upsert(Box::new(Article {
                 title: headline(rng),
                 // Five hours of event time against a three-hour window.
                 published_at: 1_700_000_000_000 + rng.gen_range(0..5 * 3_600_000),
@@ -74,7 +74,7 @@ fn random_stream_over(rng: &mut StdRng, len: usize, ids: u64) -> Vec<Event> {
                 summary: None,
                 language: None,
                 topics: vec![],
-            }),
+            })),
         };
         events.push(Event::Article(
             key,
@@ -119,7 +119,7 @@ fn graph(
        + 'static {
     move |events| {
         let records = events.flat_map(|e| match e {
-            Event::Article(k, r) => Some((k, r)),
+            Event::Article(k, r) => Some((k, r.map(|a| *a))),
             Event::CollectorResult(..) => None,
         });
         trends(
@@ -330,14 +330,14 @@ fn label_propagation_is_bounded_on_oscillating_graphs() {
             Record {
                 seq: i as u64,
                 version: 0,
-                change: Change::Upsert(Article {
+                change: Change::Upsert(Box::new(Article {
                     title: t.to_string(),
                     published_at: 1_700_000_000_000 + i as i64,
                     url: None,
                     summary: None,
                     language: None,
                     topics: vec![],
-                }),
+                })),
             },
         ));
     }
@@ -361,14 +361,14 @@ fn upsert(external_id: &str, seq: u64, version: u64, title: &str, minute: i64) -
         Record {
             seq,
             version,
-            change: Change::Upsert(Article {
+            change: Change::Upsert(Box::new(Article {
                 title: title.into(),
                 published_at: 1_700_000_000_000 + minute * 60_000,
                 url: None,
                 summary: None,
                 language: None,
                 topics: vec![],
-            }),
+            })),
         },
     )
 }

@@ -2587,7 +2587,7 @@ mod tests {
                             assert!(cr.created_at >= last_base_created);
                             last_base_created = cr.created_at;
                         }
-                        let answer = cr.raw_answer.expect("raw_answer");
+                        let answer = cr.raw_answer.clone().expect("raw_answer");
                         let brand_named =
                             cr.brand_name.as_deref().is_some_and(|n| answer.contains(n));
                         assert_eq!(brand_named, cr.brand.mentions > 0, "{answer}");
