@@ -15,87 +15,67 @@ use smallvec::SmallVec;
 
 use super::{RawCollectorResult, RawScores, RawSentiment, Str};
 
+/// A collector result's keys, quoted, in the order `trendflow gen` and the producers write them
+/// (`kind` is read and ignored, as serde ignores it). Indices are the match arms below.
+const RESULT_KEYS: &[&[u8]] = &[
+    b"\"kind\"",
+    b"\"id\"",
+    b"\"version\"",
+    b"\"customer_id\"",
+    b"\"brand_id\"",
+    b"\"brand_name\"",
+    b"\"query_id\"",
+    b"\"collector_type\"",
+    b"\"topic\"",
+    b"\"created_at\"",
+    b"\"raw_answer\"",
+    b"\"brand\"",
+    b"\"competitors\"",
+    b"\"deleted\"",
+    b"\"schema_version\"",
+];
+
+/// A score object's keys, quoted, in the order they are written.
+const SCORE_KEYS: &[&[u8]] = &[
+    b"\"competitor_id\"",
+    b"\"name\"",
+    b"\"visibility_index\"",
+    b"\"share_of_answers\"",
+    b"\"positions\"",
+    b"\"mentions\"",
+    b"\"sentiment\"",
+];
+
+const SENTIMENT_KEYS: &[&[u8]] = &[b"\"label\"", b"\"score\""];
+
 /// Reads `text` as a collector result, or `None` when serde must decide.
 pub(super) fn collector_result(text: &str) -> Option<RawCollectorResult<'_>> {
     let mut c = Cursor::new(text);
     let mut raw = RawCollectorResult::default();
-    let mut seen = 0u32;
-    c.object(|c, key| {
-        let bit = match key {
-            b"schema_version" => {
-                raw.schema_version = c.option(Cursor::u64)?;
-                0
-            }
-            b"id" => {
-                raw.id = c.option(Cursor::string)?;
-                1
-            }
-            b"customer_id" => {
-                raw.customer_id = c.option(Cursor::string)?;
-                2
-            }
-            b"brand_id" => {
-                raw.brand_id = c.option(Cursor::string)?;
-                3
-            }
-            b"brand_name" => {
-                raw.brand_name = c.option(Cursor::string)?;
-                4
-            }
-            b"query_id" => {
-                raw.query_id = c.option(Cursor::string)?;
-                5
-            }
-            b"collector_type" => {
-                raw.collector_type = c.option(Cursor::string)?;
-                6
-            }
-            b"topic" => {
-                raw.topic = c.option(Cursor::string)?;
-                7
-            }
-            b"created_at" => {
-                raw.created_at = c.option(Cursor::string)?;
-                8
-            }
-            b"raw_answer" => {
-                raw.raw_answer = c.option(Cursor::string)?;
-                9
-            }
-            b"version" => {
-                raw.version = c.option(Cursor::u64)?;
-                10
-            }
-            b"deleted" => {
-                raw.deleted = c.bool()?;
-                11
-            }
-            b"brand" => {
-                raw.brand = c.option(Cursor::scores)?;
-                12
-            }
-            b"competitors" => {
-                raw.competitors = c.option(|c| c.array(Vec::new(), Cursor::scores))?;
-                13
-            }
-            // serde ignores fields it does not know (`kind` in a mixed file, say), and so may
-            // a duplicate of one: it is skipped, but must be well-formed JSON.
-            _ => return c.skip_value(0),
-        };
-        once(&mut seen, bit)
+    c.object(RESULT_KEYS, |c, key| {
+        match key {
+            Some(1) => raw.id = c.option(Cursor::string)?,
+            Some(2) => raw.version = c.option(Cursor::u64)?,
+            Some(3) => raw.customer_id = c.option(Cursor::string)?,
+            Some(4) => raw.brand_id = c.option(Cursor::string)?,
+            Some(5) => raw.brand_name = c.option(Cursor::string)?,
+            Some(6) => raw.query_id = c.option(Cursor::string)?,
+            Some(7) => raw.collector_type = c.option(Cursor::string)?,
+            Some(8) => raw.topic = c.option(Cursor::string)?,
+            Some(9) => raw.created_at = c.option(Cursor::string)?,
+            Some(10) => raw.raw_answer = c.option(Cursor::string)?,
+            Some(11) => raw.brand = c.option(Cursor::scores)?,
+            Some(12) => raw.competitors = c.option(|c| c.array(Vec::new(), Cursor::scores))?,
+            Some(13) => raw.deleted = c.bool()?,
+            Some(14) => raw.schema_version = c.option(Cursor::u64)?,
+            // serde ignores fields it does not know (`kind` in a mixed file, say): skipped,
+            // but they must be well-formed JSON.
+            _ => c.skip_value(0)?,
+        }
+        Some(())
     })?;
     c.end()?;
     Some(raw)
-}
-
-/// serde rejects a known field given twice; so the fast path leaves that case to it.
-fn once(seen: &mut u32, bit: u32) -> Option<()> {
-    let mask = 1 << bit;
-    if *seen & mask != 0 {
-        return None;
-    }
-    *seen |= mask;
-    Some(())
 }
 
 /// Exactly the powers of ten serde_json divides by (all exact in `f64`).
@@ -148,17 +128,49 @@ impl<'a> Cursor<'a> {
         self.peek().is_none().then_some(())
     }
 
-    /// An object: for each key (its raw bytes, escapes not allowed) `field` reads the value.
-    fn object(&mut self, mut field: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
+    /// An object whose known keys are `keys` (quoted): for each key, `field` reads the value,
+    /// given the key's index in `keys` (`None` for another key). A known key given twice is
+    /// left to serde, which rejects it; escapes in a key too.
+    ///
+    /// The next key is first compared with the one expected after the last (producers write
+    /// them in one order), so a key is usually matched by one comparison, without a scan.
+    fn object(
+        &mut self,
+        keys: &[&[u8]],
+        mut field: impl FnMut(&mut Self, Option<usize>) -> Option<()>,
+    ) -> Option<()> {
+        debug_assert!(keys.len() <= 32);
         self.eat(b'{')?;
         if self.eat(b'}').is_some() {
             return Some(());
         }
+        let mut seen = 0u32;
+        let mut next = 0;
         loop {
-            let (start, end) = self.plain_bytes()?;
-            let bytes = self.bytes;
+            if self.peek()? != b'"' {
+                return None;
+            }
+            // A quoted expected key ends with its quote, so a match is the whole key.
+            let index = match keys.get(next) {
+                Some(expected) if self.bytes[self.pos..].starts_with(expected) => {
+                    self.pos += expected.len();
+                    Some(next)
+                }
+                _ => {
+                    let (start, end) = self.plain_bytes()?;
+                    let key = &self.bytes[start..end];
+                    keys.iter().position(|k| &k[1..k.len() - 1] == key)
+                }
+            };
+            if let Some(i) = index {
+                if seen & (1 << i) != 0 {
+                    return None;
+                }
+                seen |= 1 << i;
+                next = i + 1;
+            }
             self.eat(b':')?;
-            field(self, &bytes[start..end])?;
+            field(self, index)?;
             match self.peek()? {
                 b',' => self.pos += 1,
                 b'}' => {
@@ -343,60 +355,31 @@ impl<'a> Cursor<'a> {
 
     fn scores(&mut self) -> Option<RawScores<'a>> {
         let mut raw = RawScores::default();
-        let mut seen = 0u32;
-        self.object(|c, key| {
-            let bit = match key {
-                b"competitor_id" => {
-                    raw.competitor_id = c.option(Cursor::string)?;
-                    0
-                }
-                b"name" => {
-                    raw.name = c.option(Cursor::string)?;
-                    1
-                }
-                b"visibility_index" => {
-                    raw.visibility_index = c.option(Cursor::f64)?;
-                    2
-                }
-                b"share_of_answers" => {
-                    raw.share_of_answers = c.option(Cursor::f64)?;
-                    3
-                }
-                b"positions" => {
-                    raw.positions = c.option(|c| c.array(SmallVec::new(), Cursor::i64))?;
-                    4
-                }
-                b"mentions" => {
-                    raw.mentions = c.option(Cursor::i64)?;
-                    5
-                }
-                b"sentiment" => {
-                    raw.sentiment = c.option(Cursor::sentiment)?;
-                    6
-                }
-                _ => return c.skip_value(1),
-            };
-            once(&mut seen, bit)
+        self.object(SCORE_KEYS, |c, key| {
+            match key {
+                Some(0) => raw.competitor_id = c.option(Cursor::string)?,
+                Some(1) => raw.name = c.option(Cursor::string)?,
+                Some(2) => raw.visibility_index = c.option(Cursor::f64)?,
+                Some(3) => raw.share_of_answers = c.option(Cursor::f64)?,
+                Some(4) => raw.positions = c.option(|c| c.array(SmallVec::new(), Cursor::i64))?,
+                Some(5) => raw.mentions = c.option(Cursor::i64)?,
+                Some(6) => raw.sentiment = c.option(Cursor::sentiment)?,
+                _ => c.skip_value(1)?,
+            }
+            Some(())
         })?;
         Some(raw)
     }
 
     fn sentiment(&mut self) -> Option<RawSentiment<'a>> {
         let mut raw = RawSentiment::default();
-        let mut seen = 0u32;
-        self.object(|c, key| {
-            let bit = match key {
-                b"label" => {
-                    raw.label = c.option(Cursor::string)?;
-                    0
-                }
-                b"score" => {
-                    raw.score = c.option(Cursor::f64)?;
-                    1
-                }
-                _ => return c.skip_value(2),
-            };
-            once(&mut seen, bit)
+        self.object(SENTIMENT_KEYS, |c, key| {
+            match key {
+                Some(0) => raw.label = c.option(Cursor::string)?,
+                Some(1) => raw.score = c.option(Cursor::f64)?,
+                _ => c.skip_value(2)?,
+            }
+            Some(())
         })?;
         Some(raw)
     }
@@ -409,7 +392,7 @@ impl<'a> Cursor<'a> {
         match self.peek()? {
             // serde checks the escapes of a string it skips; this path skips only plain ones.
             b'"' => self.plain_bytes().map(drop),
-            b'{' => self.object(|c, _| c.skip_value(depth + 1)),
+            b'{' => self.object(&[], |c, _| c.skip_value(depth + 1)),
             b'[' => self.array((), |c| c.skip_value(depth + 1)),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -741,11 +724,7 @@ mod tests {
             for at in 0..len {
                 for stop in 0..=255u8 {
                     let mut bytes: Vec<u8> = (0..len)
-                        .map(|_| {
-                            *[b'a', 0x20, 0x21, 0x80, 0xff, b'#', b']']
-                                .get(rng.gen_range(0..7))
-                                .unwrap()
-                        })
+                        .map(|_| [b'a', 0x20, 0x21, 0x80, 0xff, b'#', b']'][rng.gen_range(0..7)])
                         .collect();
                     bytes[at] = stop;
                     for later in bytes.iter_mut().skip(at + 1) {
@@ -783,7 +762,7 @@ mod tests {
             let text = format!(r#"{{"brand":{{"visibility_index":{n}}}}}"#);
             let fast = collector_result(&text).expect(n);
             let slow = serde(&text).expect(n);
-            let (f, s) = (fast.brand.unwrap(), slow.brand.unwrap());
+            let (f, s) = (fast.brand.expect(n), slow.brand.expect(n));
             assert_eq!(
                 f.visibility_index.map(f64::to_bits),
                 s.visibility_index.map(f64::to_bits),
