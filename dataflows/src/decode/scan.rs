@@ -78,15 +78,16 @@ pub(super) fn collector_result(text: &str) -> Option<RawCollectorResult<'_>> {
     Some(raw)
 }
 
-/// Exactly the powers of ten serde_json divides by (all exact in `f64`).
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
 /// Most digits of a number the fast path reads (the significand then fits a `u64`, as in
 /// serde_json, without its overflow branch).
 const MAX_DIGITS: u32 = 18;
+
+/// The powers of ten serde_json divides by, up to the most fraction digits read here (all
+/// exact in `f64`).
+const POW10: [f64; MAX_DIGITS as usize + 1] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18,
+];
 
 /// serde_json nests at most 128 levels; skipped values here go no deeper than this.
 const MAX_DEPTH: u32 = 32;
@@ -129,8 +130,8 @@ impl<'a> Cursor<'a> {
     }
 
     /// An object whose known keys are `keys` (quoted): for each key, `field` reads the value,
-    /// given the key's index in `keys` (`None` for another key). A known key given twice is
-    /// left to serde, which rejects it; escapes in a key too.
+    /// given the key's index in `keys` (`None` for another key). A line with a known key given
+    /// twice (serde rejects a field given twice) or an escape in a key is left to serde.
     ///
     /// The next key is first compared with the one expected after the last (producers write
     /// them in one order), so a key is usually matched by one comparison, without a scan.
@@ -284,12 +285,10 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Digits of a non-negative integer: the value and how many digits, with JSON's rule of
-    /// no leading zero.
+    /// Appends the digits at the cursor to `value`, which holds `count` digits already: the
+    /// new value and count, or `None` past [`MAX_DIGITS`].
     #[inline]
-    fn digits(&mut self) -> Option<(u64, u32)> {
-        let mut value = 0u64;
-        let mut count = 0u32;
+    fn append_digits(&mut self, mut value: u64, mut count: u32) -> Option<(u64, u32)> {
         while let Some(&b) = self.bytes.get(self.pos) {
             if !b.is_ascii_digit() {
                 break;
@@ -301,7 +300,16 @@ impl<'a> Cursor<'a> {
             }
             self.pos += 1;
         }
-        if count == 0 || (count > 1 && self.bytes[self.pos - count as usize] == b'0') {
+        Some((value, count))
+    }
+
+    /// Digits of a non-negative integer: the value and how many digits, with JSON's rule of
+    /// no leading zero.
+    #[inline]
+    fn digits(&mut self) -> Option<(u64, u32)> {
+        let start = self.pos;
+        let (value, count) = self.append_digits(0, 0)?;
+        if count == 0 || (count > 1 && self.bytes[start] == b'0') {
             return None;
         }
         Some((value, count))
@@ -331,17 +339,9 @@ impl<'a> Cursor<'a> {
         let mut frac_digits = 0u32;
         if self.bytes.get(self.pos) == Some(&b'.') {
             self.pos += 1;
-            while let Some(&b) = self.bytes.get(self.pos) {
-                if !b.is_ascii_digit() {
-                    break;
-                }
-                significand = significand * 10 + u64::from(b - b'0');
-                frac_digits += 1;
-                if int_digits + frac_digits > MAX_DIGITS {
-                    return None;
-                }
-                self.pos += 1;
-            }
+            let digits;
+            (significand, digits) = self.append_digits(significand, int_digits)?;
+            frac_digits = digits - int_digits;
             if frac_digits == 0 {
                 return None;
             }
