@@ -48,9 +48,42 @@ impl<K: Hash + Eq, S> DenseMap<K, S> {
         Some(*i as usize)
     }
 
+    pub fn get(&self, key: &K) -> Option<&S> {
+        let at = self.position(self.hash(key), key)?;
+        Some(&self.entries[at].1)
+    }
+
     pub fn get_mut(&mut self, key: &K) -> Option<&mut S> {
         let at = self.position(self.hash(key), key)?;
         Some(&mut self.entries[at].1)
+    }
+
+    /// Sets the state of `key`, returning the state it replaces.
+    pub fn insert(&mut self, key: K, state: S) -> Option<S> {
+        let hash = self.hash(&key);
+        match self.position(hash, &key) {
+            Some(at) => Some(std::mem::replace(&mut self.entries[at].1, state)),
+            None => {
+                self.insert_hashed(hash, key, state);
+                None
+            }
+        }
+    }
+
+    /// The state of `key`, inserted as `S::default()` when absent.
+    pub fn get_or_default(&mut self, key: K) -> &mut S
+    where
+        S: Default,
+    {
+        let hash = self.hash(&key);
+        let at = match self.position(hash, &key) {
+            Some(at) => at,
+            None => {
+                self.insert_hashed(hash, key, S::default());
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[at].1
     }
 
     /// Inserts `key`, which must not be present.
@@ -140,7 +173,12 @@ mod tests {
         let mut plain: HashMap<u32, u64> = HashMap::new();
         for step in 0..200_000u64 {
             let key = rng.gen_range(0..5_000u32);
-            match rng.gen_range(0..4) {
+            match rng.gen_range(0..6) {
+                5 => assert_eq!(dense.insert(key, step), plain.insert(key, step)),
+                4 => {
+                    *dense.get_or_default(key) += step;
+                    *plain.entry(key).or_default() += step;
+                }
                 3 => {
                     // A state that comes out as 0 (the empty one) is dropped.
                     dense.update(&key, &0, |s| *s = (*s + step) % 4);
@@ -157,7 +195,7 @@ mod tests {
                     *plain.entry(key).or_insert(0) += step;
                 }
                 1 => assert_eq!(dense.remove(&key), plain.remove(&key)),
-                _ => assert_eq!(dense.get_mut(&key).copied(), plain.get(&key).copied()),
+                _ => assert_eq!(dense.get(&key), plain.get(&key)),
             }
             assert_eq!(dense.len(), plain.len());
         }

@@ -19,13 +19,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use smallvec::SmallVec;
+
 use super::neighbours::Neighbours;
 use super::similarity::{is_near_duplicate, jaccard, jaccard_of_counts, near_duplicate_of_counts};
 use super::MINUTE_MS;
 use super::{
     minute_of, recency, trend_id, trend_summary, Doc, Member, Node, TrendArticleRow, TrendConfig,
-    TrendSummary,
+    TrendCounts, MAX_KEYWORDS,
 };
+use crate::dense::DenseMap;
 use crate::keyed::StateHasher;
 use crate::output::Row;
 
@@ -47,6 +50,22 @@ struct Article {
     emitted: Option<(Node, Node)>,
     /// Position in its cluster's member list.
     pos: u32,
+}
+
+/// An emitted `trends` row as the index keeps it, one per live trend: the representative's
+/// slot (its title is the headline), the interned keywords inline, and the numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Emitted {
+    rep: Slot,
+    keyword_count: u8,
+    keywords: [u32; MAX_KEYWORDS],
+    counts: TrendCounts,
+}
+
+impl Emitted {
+    fn keywords(&self) -> &[u32] {
+        &self.keywords[..self.keyword_count as usize]
+    }
 }
 
 /// Token dictionary with live document frequencies and postings.
@@ -93,11 +112,10 @@ pub struct TrendIndex {
     labels: Vec<Vec<Slot>>,
     /// Lower bound of the winner's vote margin, per round and slot (unused for round 1).
     slack: Vec<Vec<i16>>,
-    /// Final label → live members.
-    clusters: Map<Slot, Vec<Slot>>,
-    /// Emitted `trends` rows by trend name, as summaries whose `rep` is the representative's
-    /// slot and whose keywords are interned (see [`TrendIndex::materialize`]).
-    emitted_trends: Map<Node, TrendSummary<u32>>,
+    /// Final label → live members (most clusters are one article: held inline).
+    clusters: DenseMap<Slot, SmallVec<[Slot; 4]>>,
+    /// Emitted `trends` rows by trend name (see [`TrendIndex::materialize`]).
+    emitted_trends: DenseMap<Node, Emitted>,
     /// The watermark minute as a multiset (the input collection may retract).
     watermarks: BTreeMap<i64, isize>,
     watermark: Option<i64>,
@@ -201,8 +219,8 @@ impl TrendIndex {
             tokens: Tokens::default(),
             labels: vec![Vec::new(); rounds],
             slack: vec![Vec::new(); rounds],
-            clusters: Map::default(),
-            emitted_trends: Map::default(),
+            clusters: DenseMap::default(),
+            emitted_trends: DenseMap::default(),
             watermarks: BTreeMap::new(),
             watermark: None,
             nodes: Vec::new(),
@@ -650,7 +668,7 @@ impl TrendIndex {
         // Postings hold every live article with the word, over the cap or not: the shared
         // count of a candidate is exact over the indexed words, and the words over the cap
         // (few, common ones) are looked up in the candidate's list.
-        let mut unindexed: smallvec::SmallVec<[u32; 8]> = smallvec::SmallVec::new();
+        let mut unindexed: SmallVec<[u32; 8]> = SmallVec::new();
         for &t in a.iter() {
             let postings = &self.tokens.postings[t as usize];
             if postings.len() as u64 > cap {
@@ -923,7 +941,7 @@ impl TrendIndex {
     }
 
     fn cluster_insert(&mut self, s: Slot, label: Slot) {
-        let members = self.clusters.entry(label).or_default();
+        let members = self.clusters.get_or_default(label);
         let pos = members.len() as u32;
         members.push(s);
         self.art_mut(s).pos = pos;
@@ -996,7 +1014,7 @@ impl TrendIndex {
                 out.push((self.article_row(s, trend, story), -1));
             }
         }
-        let mut new_rows: Map<Node, TrendSummary<u32>> = Map::default();
+        let mut new_rows: Map<Node, Emitted> = Map::default();
         let dirty: Vec<Slot> = ch.dirty_labels.iter().copied().collect();
         for label in dirty {
             let Some(members) = self.clusters.get(&label) else {
@@ -1033,16 +1051,14 @@ impl TrendIndex {
             }
         }
         for (name, row) in new_rows {
-            match self.emitted_trends.get(&name) {
-                // The same row, perhaps from another representative (a copy with the same
-                // title): nothing to emit, but the new summary is kept, so that the slot it
-                // names stays the representative's while the row is emitted.
-                Some(old) if self.same_row(old, &row) => {
-                    self.emitted_trends.insert(name, row);
-                }
-                _ => {
+            // The new summary is kept even when it gives the same row (perhaps from another
+            // representative, a copy with the same title), so that the slot it names stays
+            // the representative's while the row is emitted.
+            match self.emitted_trends.insert(name, row) {
+                Some(old) if self.same_row(&old, &row) => {}
+                old => {
                     out.push((self.materialize(name, &row), 1));
-                    if let Some(old) = self.emitted_trends.insert(name, row) {
+                    if let Some(old) = old {
                         out.push((self.materialize(name, &old), -1));
                     }
                 }
@@ -1078,21 +1094,27 @@ impl TrendIndex {
     /// The `trends` row of an emitted summary. Its representative is still in its slot: an
     /// article that leaves dirties its trend, whose row is replaced or removed in that epoch,
     /// before the slot is given back.
-    fn materialize(&self, name: Node, summary: &TrendSummary<u32>) -> Row {
-        let headline = self.art(summary.rep as Slot).doc.title();
-        Row::Trend(summary.row(name, headline, |t| &self.tokens.words[*t as usize]))
+    fn materialize(&self, name: Node, e: &Emitted) -> Row {
+        let headline = self.art(e.rep).doc.title();
+        let keywords = e
+            .keywords()
+            .iter()
+            .map(|t| &*self.tokens.words[*t as usize]);
+        Row::Trend(e.counts.row(name, headline, keywords))
     }
 
     /// Whether two emitted summaries give the same row (representatives may differ in slot
     /// and agree in title: syndicated copies).
-    fn same_row(&self, a: &TrendSummary<u32>, b: &TrendSummary<u32>) -> bool {
-        let title = |x: &TrendSummary<u32>| self.art(x.rep as Slot).doc.title();
-        a.counts == b.counts && a.keywords == b.keywords && (a.rep == b.rep || title(a) == title(b))
+    fn same_row(&self, a: &Emitted, b: &Emitted) -> bool {
+        let title = |x: &Emitted| self.art(x.rep).doc.title();
+        a.counts == b.counts
+            && a.keywords() == b.keywords()
+            && (a.rep == b.rep || title(a) == title(b))
     }
 
     /// The trend's summary by the shared definition, over interned words (no re-tokenising),
     /// with `rep` the representative's slot.
-    fn trend_summary(&self, slots: &[Slot], wm_minute: i64) -> Option<TrendSummary<u32>> {
+    fn trend_summary(&self, slots: &[Slot], wm_minute: i64) -> Option<Emitted> {
         let members: Vec<Member<'_, u32>> = slots
             .iter()
             .map(|s| {
@@ -1107,9 +1129,14 @@ impl TrendIndex {
             .collect();
         let words = &self.tokens.words;
         let summary = trend_summary(&members, |t| &*words[*t as usize])?;
-        Some(TrendSummary {
-            rep: slots[summary.rep] as usize,
-            keywords: summary.keywords.into_iter().copied().collect(),
+        let mut keywords = [0; MAX_KEYWORDS];
+        for (k, w) in keywords.iter_mut().zip(&summary.keywords) {
+            *k = **w;
+        }
+        Some(Emitted {
+            rep: slots[summary.rep],
+            keyword_count: summary.keywords.len() as u8,
+            keywords,
             counts: summary.counts,
         })
     }

@@ -40,6 +40,9 @@ use crate::upsert::upsert;
 /// A live article's node in the similarity graph: a stable hash of its identity.
 pub type Node = u64;
 
+/// Keywords per trend: its most frequent words.
+pub const MAX_KEYWORDS: usize = 5;
+
 /// Milliseconds per minute: the window and the recent-activity counts work in whole minutes.
 pub const MINUTE_MS: i64 = 60_000;
 
@@ -161,7 +164,7 @@ pub struct TrendRow {
     pub trend_id: String,
     /// A real headline of the trend: the member whose words are most shared by the trend.
     pub headline: String,
-    /// The most frequent words of the trend's headlines (at most 5).
+    /// The most frequent words of the trend's headlines (at most [`MAX_KEYWORDS`]).
     pub keywords: Vec<String>,
     pub article_count: u64,
     /// Number of distinct near-duplicate groups (distinct stories) among the articles.
@@ -341,7 +344,7 @@ pub struct Member<'a, W> {
 pub struct TrendSummary<K> {
     /// Index in the members of the representative, whose title is the headline.
     pub rep: usize,
-    /// The most frequent words (at most 5), most frequent first.
+    /// The most frequent words (at most [`MAX_KEYWORDS`]), most frequent first.
     pub keywords: Vec<K>,
     pub counts: TrendCounts,
 }
@@ -367,19 +370,31 @@ impl<K> TrendSummary<K> {
         headline: &str,
         word: impl Fn(&'a K) -> &'a str,
     ) -> TrendRow {
-        let c = self.counts;
+        self.counts
+            .row(label, headline, self.keywords.iter().map(word))
+    }
+}
+
+impl TrendCounts {
+    /// The `trends` row with these numbers of the trend named `label`.
+    pub fn row<'a>(
+        &self,
+        label: Node,
+        headline: &str,
+        keywords: impl Iterator<Item = &'a str>,
+    ) -> TrendRow {
         TrendRow {
             trend_id: trend_id(label),
             headline: headline.to_string(),
-            keywords: self.keywords.iter().map(|k| word(k).to_string()).collect(),
-            article_count: c.article_count,
-            story_count: c.story_count,
-            source_count: c.source_count,
-            first_published_at: c.first_published_at,
-            last_published_at: c.last_published_at,
-            articles_1h: c.articles_1h,
-            articles_24h: c.articles_24h,
-            rising_score: c.rising_score,
+            keywords: keywords.map(str::to_string).collect(),
+            article_count: self.article_count,
+            story_count: self.story_count,
+            source_count: self.source_count,
+            first_published_at: self.first_published_at,
+            last_published_at: self.last_published_at,
+            articles_1h: self.articles_1h,
+            articles_24h: self.articles_24h,
+            rising_score: self.rising_score,
         }
     }
 }
@@ -414,7 +429,11 @@ pub fn trend_summary<'w, W: Eq + std::hash::Hash + 'w>(
     let mut keywords: Vec<(u64, &str, &'w W)> =
         word_count.iter().map(|(w, n)| (*n, word(w), *w)).collect();
     keywords.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-    let keywords: Vec<&'w W> = keywords.into_iter().take(5).map(|(_, _, w)| w).collect();
+    let keywords: Vec<&'w W> = keywords
+        .into_iter()
+        .take(MAX_KEYWORDS)
+        .map(|(_, _, w)| w)
+        .collect();
     // Representative: highest mean share of its words across the trend; ties → earliest.
     let centrality = |m: &Member<'_, W>| -> u64 {
         let total: u64 = m.words.iter().map(|w| word_count[&w]).sum();
