@@ -75,6 +75,19 @@ enum WorkerInput {
     Epoch(u64, Vec<RawMessage>),
 }
 
+/// A worker's next epoch, if any: when none is queued, the worker first gives its free memory
+/// back to the OS (it is about to idle).
+fn next_input(rx: &Receiver<WorkerInput>) -> Option<WorkerInput> {
+    match rx.try_recv() {
+        Ok(input) => Some(input),
+        Err(mpsc::TryRecvError::Disconnected) => None,
+        Err(mpsc::TryRecvError::Empty) => {
+            crate::memory::release_free_memory();
+            rx.recv().ok()
+        }
+    }
+}
+
 enum Output {
     /// One worker's share of an epoch's row changes, in the batches the graph made them:
     /// each row's changes come from the worker whose operator owns its key.
@@ -161,7 +174,7 @@ where
             );
             (input, probe)
         });
-        while let Ok(WorkerInput::Epoch(epoch, messages)) = rx.recv() {
+        while let Some(WorkerInput::Epoch(epoch, messages)) = next_input(&rx) {
             let mut dead_letters = Vec::new();
             let events_in = messages.len() as u64;
             for m in messages {
@@ -238,6 +251,8 @@ where
                     }
                 }
                 epoch += 1;
+                // The workers free what this thread read; its pages come back here.
+                crate::memory::release_free_memory();
             }
             Ok(())
         })

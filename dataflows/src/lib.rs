@@ -1,5 +1,7 @@
 //! trendflow's dataflow graph: event types and decoding, the replace rule, and the metrics and trend computations. No I/O.
 
+#![forbid(unsafe_code)]
+
 pub mod blobs;
 pub mod decode;
 pub mod dense;
