@@ -22,13 +22,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use smallvec::SmallVec;
 
 use super::neighbours::Neighbours;
+use super::packed::Packed;
 use super::similarity::{is_near_duplicate, jaccard, jaccard_of_counts, near_duplicate_of_counts};
 use super::MINUTE_MS;
 use super::{
-    minute_of, recency, trend_id, trend_summary, Doc, Member, Node, TrendArticleRow, TrendConfig,
-    TrendCounts, MAX_KEYWORDS,
+    minute_of, recency, trend_id, trend_summary, Doc, DocRef, Member, Node, TrendArticleRow,
+    TrendConfig, TrendCounts, MAX_KEYWORDS,
 };
-use crate::dense::DenseMap;
+use crate::dense::{reserve_gently, DenseMap};
+use crate::event::TimestampMs;
 use crate::keyed::StateHasher;
 use crate::output::Row;
 
@@ -38,7 +40,10 @@ type Set<K> = HashSet<K, StateHasher>;
 
 /// One article present under the replace rule (live or outside the window).
 struct Article {
-    doc: Doc,
+    /// Where the source and the external id end in the article's text (in `texts`).
+    source_len: u32,
+    id_len: u32,
+    published_at: TimestampMs,
     live: bool,
     /// Similarity neighbours (live articles), sorted and delta-encoded.
     adj: Neighbours,
@@ -123,7 +128,9 @@ pub struct TrendIndex {
     nodes: Vec<Node>,
     /// Per slot: the article's interned distinct tokens, sorted by id. Kept beside the
     /// articles so that checking a pair reads only these.
-    toks: Vec<Box<[u32]>>,
+    toks: Packed<Vec<u32>>,
+    /// Per slot: the article's source, external id and title, one after another.
+    texts: Packed<String>,
     role: Vec<u8>,
     stamp: Vec<u32>,
     stamp_now: u32,
@@ -224,7 +231,8 @@ impl TrendIndex {
             watermarks: BTreeMap::new(),
             watermark: None,
             nodes: Vec::new(),
-            toks: Vec::new(),
+            toks: Packed::default(),
+            texts: Packed::default(),
             role: Vec::new(),
             stamp: Vec::new(),
             stamp_now: 0,
@@ -247,6 +255,29 @@ impl TrendIndex {
         self.articles[s as usize]
             .as_mut()
             .expect("a slot in use holds an article")
+    }
+
+    /// Room for one more slot in every per-slot vector (see [`reserve_gently`]).
+    fn reserve_slots(&mut self) {
+        reserve_gently(&mut self.articles, 1);
+        for l in self.labels.iter_mut() {
+            reserve_gently(l, 1);
+        }
+        for l in self.slack.iter_mut() {
+            reserve_gently(l, 1);
+        }
+        reserve_gently(&mut self.nodes, 1);
+        reserve_gently(&mut self.role, 1);
+        reserve_gently(&mut self.stamp, 1);
+        reserve_gently(&mut self.shared, 1);
+        reserve_gently(&mut self.touch_stamp, 1);
+        reserve_gently(&mut self.touch_pos, 1);
+    }
+
+    /// The document of the article in slot `s`.
+    fn doc(&self, s: Slot) -> DocRef<'_> {
+        let a = self.art(s);
+        DocRef::from_parts(self.texts.get(s), a.source_len, a.id_len, a.published_at)
     }
 
     fn label(&self, s: Slot, round: usize) -> Slot {
@@ -308,7 +339,7 @@ impl TrendIndex {
             let Some(&s) = self.by_node.get(node) else {
                 continue;
             };
-            if &self.art(s).doc != doc {
+            if self.doc(s) != doc.as_ref() {
                 continue;
             }
             self.by_node.remove(node);
@@ -325,7 +356,8 @@ impl TrendIndex {
                 ch.leaving.push(s);
             } else {
                 self.articles[s as usize] = None;
-                self.toks[s as usize] = Box::default();
+                self.toks.clear(s);
+                self.texts.clear(s);
                 self.freed_now.push(s);
             }
         }
@@ -339,7 +371,9 @@ impl TrendIndex {
             let minute = minute_of(doc.published_at);
             let live = self.live_at(minute);
             let article = Article {
-                doc,
+                source_len: doc.as_ref().source_len(),
+                id_len: doc.as_ref().id_len(),
+                published_at: doc.published_at,
                 live: false,
                 adj: Neighbours::default(),
                 dup: Box::default(),
@@ -353,11 +387,11 @@ impl TrendIndex {
                     s
                 }
                 None => {
+                    self.reserve_slots();
                     self.articles.push(Some(article));
                     self.labels.iter_mut().for_each(|l| l.push(0));
                     self.slack.iter_mut().for_each(|l| l.push(0));
                     self.nodes.push(node);
-                    self.toks.push(Box::default());
                     self.role.push(SURVIVOR);
                     self.stamp.push(0);
                     self.shared.push(0);
@@ -367,7 +401,8 @@ impl TrendIndex {
                 }
             };
             self.nodes[s as usize] = node;
-            self.toks[s as usize] = ids.into_boxed_slice();
+            self.toks.set(s, &ids);
+            self.texts.set(s, doc.as_ref().text());
             self.by_node.insert(node, s);
             self.by_minute.entry(minute).or_default().push(s);
             if live {
@@ -396,7 +431,7 @@ impl TrendIndex {
             if entering.contains(&s) {
                 continue;
             }
-            let minute = minute_of(self.art(s).doc.published_at);
+            let minute = minute_of(self.art(s).published_at);
             let now_live = self.live_at(minute);
             let was_live = self.art(s).live;
             if now_live && !was_live {
@@ -428,7 +463,7 @@ impl TrendIndex {
         let cap = self.config.similarity.index_cap;
         let mut df_before: Map<u32, u64> = Map::default();
         for &s in ch.leaving.iter().chain(&ch.entering) {
-            for &t in self.toks[s as usize].iter() {
+            for &t in self.toks.get(s).iter() {
                 df_before.entry(t).or_insert_with(|| self.tokens.df(t));
             }
         }
@@ -447,8 +482,8 @@ impl TrendIndex {
             a.live = false;
             let adj = std::mem::take(&mut a.adj);
             a.dup = Box::default();
-            for k in 0..self.toks[s as usize].len() {
-                let t = self.toks[s as usize][k];
+            for k in 0..self.toks.get(s).len() {
+                let t = self.toks.get(s)[k];
                 remove_sorted(&mut self.tokens.postings[t as usize], s);
             }
             for m in adj.iter() {
@@ -473,8 +508,8 @@ impl TrendIndex {
         for i in 0..ch.entering.len() {
             let s = ch.entering[i];
             self.art_mut(s).live = true;
-            for k in 0..self.toks[s as usize].len() {
-                let t = self.toks[s as usize][k];
+            for k in 0..self.toks.get(s).len() {
+                let t = self.toks.get(s)[k];
                 insert_sorted(&mut self.tokens.postings[t as usize], s);
             }
         }
@@ -515,7 +550,7 @@ impl TrendIndex {
             self.next_stamp();
             let now = self.stamp_now;
             let (toks, postings, stamp) = (&self.toks, &self.tokens.postings, &mut self.stamp);
-            for &t in toks[a as usize].iter() {
+            for &t in toks.get(a).iter() {
                 let holders_of_t = &postings[t as usize];
                 if holders_of_t.len() as u64 <= cap {
                     for &m in holders_of_t {
@@ -566,7 +601,7 @@ impl TrendIndex {
                     {
                         continue;
                     }
-                    let (ta, tb) = (&self.toks[a as usize], &self.toks[b as usize]);
+                    let (ta, tb) = (self.toks.get(a), self.toks.get(b));
                     let j = jaccard(ta, tb);
                     let dup = is_near_duplicate(ta, tb, j, sim);
                     if j >= sim.min_jaccard || dup {
@@ -661,7 +696,7 @@ impl TrendIndex {
         let sim = self.config.similarity;
         self.next_stamp();
         let now = self.stamp_now;
-        let a = &self.toks[s as usize];
+        let a = self.toks.get(s);
         let (stamp, shared) = (&mut self.stamp, &mut self.shared);
         stamp[s as usize] = now;
         let mut candidates: Vec<Slot> = Vec::new();
@@ -691,7 +726,7 @@ impl TrendIndex {
             // Shared words are at least those counted in the index and at most that plus the
             // words too common to be indexed: skip pairs that cannot reach either threshold
             // (nor be equal sets: the shared words cannot reach the length) from the counts alone.
-            let b = &self.toks[m as usize];
+            let b = self.toks.get(m);
             let lb = b.len();
             let least = shared[m as usize] as usize;
             let most = least + unindexed.len();
@@ -1023,7 +1058,7 @@ impl TrendIndex {
             let members = members.clone();
             let name = members
                 .iter()
-                .map(|s| (self.art(*s).doc.published_at, self.nodes[*s as usize]))
+                .map(|s| (self.art(*s).published_at, self.nodes[*s as usize]))
                 .min()
                 .map(|(_, n)| n)
                 .unwrap_or_default();
@@ -1072,7 +1107,8 @@ impl TrendIndex {
                 .is_none_or(|x| *x != s)
             {
                 self.articles[s as usize] = None;
-                self.toks[s as usize] = Box::default();
+                self.toks.clear(s);
+                self.texts.clear(s);
                 self.freed_now.push(s);
             }
         }
@@ -1080,14 +1116,14 @@ impl TrendIndex {
     }
 
     fn article_row(&self, s: Slot, trend: Node, story: Node) -> Row {
-        let a = self.art(s);
+        let doc = self.doc(s);
         Row::TrendArticle(TrendArticleRow {
-            source: a.doc.source().to_string(),
-            external_id: a.doc.external_id().to_string(),
+            source: doc.source().to_string(),
+            external_id: doc.external_id().to_string(),
             trend_id: trend_id(trend),
             story_id: format!("d{story:016x}"),
-            published_at: a.doc.published_at,
-            title: a.doc.title().to_string(),
+            published_at: doc.published_at,
+            title: doc.title().to_string(),
         })
     }
 
@@ -1095,7 +1131,7 @@ impl TrendIndex {
     /// article that leaves dirties its trend, whose row is replaced or removed in that epoch,
     /// before the slot is given back.
     fn materialize(&self, name: Node, e: &Emitted) -> Row {
-        let headline = self.art(e.rep).doc.title();
+        let headline = self.doc(e.rep).title();
         let keywords = e
             .keywords()
             .iter()
@@ -1106,7 +1142,7 @@ impl TrendIndex {
     /// Whether two emitted summaries give the same row (representatives may differ in slot
     /// and agree in title: syndicated copies).
     fn same_row(&self, a: &Emitted, b: &Emitted) -> bool {
-        let title = |x: &Emitted| self.art(x.rep).doc.title();
+        let title = |x: &Emitted| self.doc(x.rep).title();
         a.counts == b.counts
             && a.keywords() == b.keywords()
             && (a.rep == b.rep || title(a) == title(b))
@@ -1120,10 +1156,10 @@ impl TrendIndex {
             .map(|s| {
                 let a = self.art(*s);
                 Member {
-                    doc: &a.doc,
-                    recency: recency(wm_minute, minute_of(a.doc.published_at)),
+                    doc: self.doc(*s),
+                    recency: recency(wm_minute, minute_of(a.published_at)),
                     story: a.story,
-                    words: &self.toks[*s as usize],
+                    words: self.toks.get(*s),
                 }
             })
             .collect();
@@ -1151,7 +1187,7 @@ mod tests {
     fn an_article_slot_stays_small() {
         assert_eq!(std::mem::size_of::<Doc>(), 32);
         assert!(
-            std::mem::size_of::<Option<Article>>() <= 104,
+            std::mem::size_of::<Option<Article>>() <= 88,
             "{} bytes",
             std::mem::size_of::<Option<Article>>()
         );

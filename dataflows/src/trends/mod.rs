@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod index;
 pub mod ledger;
 pub mod neighbours;
+pub mod packed;
 pub mod similarity;
 pub mod text;
 
@@ -134,17 +135,26 @@ impl Doc {
         }
     }
 
+    /// The document's parts, borrowed.
+    pub fn as_ref(&self) -> DocRef<'_> {
+        DocRef {
+            text: &self.text,
+            source_len: self.source_len,
+            id_len: self.id_len,
+            published_at: self.published_at,
+        }
+    }
+
     pub fn source(&self) -> &str {
-        &self.text[..self.source_len as usize]
+        self.as_ref().source()
     }
 
     pub fn external_id(&self) -> &str {
-        let start = self.source_len as usize;
-        &self.text[start..start + self.id_len as usize]
+        self.as_ref().external_id()
     }
 
     pub fn title(&self) -> &str {
-        &self.text[(self.source_len + self.id_len) as usize..]
+        self.as_ref().title()
     }
 
     /// The node of this article's identity (see [`node_of`]).
@@ -154,6 +164,66 @@ impl Doc {
 
     /// Orders by identity: source, then external id.
     pub fn key_cmp(&self, other: &Doc) -> std::cmp::Ordering {
+        self.as_ref().key_cmp(&other.as_ref())
+    }
+}
+
+/// A [`Doc`] borrowed, wherever its text is kept (the trend state packs the texts of all its
+/// articles in one buffer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocRef<'a> {
+    /// The source, the external id and the title, one after another.
+    text: &'a str,
+    source_len: u32,
+    id_len: u32,
+    pub published_at: TimestampMs,
+}
+
+impl<'a> DocRef<'a> {
+    /// A document whose `text` is its source (`source_len` bytes), external id (`id_len`
+    /// bytes) and title, one after another, as [`DocRef::text`] gives them.
+    pub fn from_parts(
+        text: &'a str,
+        source_len: u32,
+        id_len: u32,
+        published_at: TimestampMs,
+    ) -> DocRef<'a> {
+        DocRef {
+            text,
+            source_len,
+            id_len,
+            published_at,
+        }
+    }
+
+    /// The source, the external id and the title, one after another.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    pub fn source_len(&self) -> u32 {
+        self.source_len
+    }
+
+    pub fn id_len(&self) -> u32 {
+        self.id_len
+    }
+
+    pub fn source(&self) -> &'a str {
+        &self.text[..self.source_len as usize]
+    }
+
+    pub fn external_id(&self) -> &'a str {
+        let start = self.source_len as usize;
+        &self.text[start..start + self.id_len as usize]
+    }
+
+    pub fn title(&self) -> &'a str {
+        &self.text[(self.source_len + self.id_len) as usize..]
+    }
+
+    /// Orders by identity: source, then external id.
+    pub fn key_cmp(&self, other: &DocRef<'_>) -> std::cmp::Ordering {
         (self.source(), self.external_id()).cmp(&(other.source(), other.external_id()))
     }
 }
@@ -319,7 +389,7 @@ pub fn trend_state(label: Node, members: &[(&Doc, Recency, Node)]) -> Option<Tre
         .iter()
         .zip(&words)
         .map(|((doc, recency, story), words)| Member {
-            doc,
+            doc: doc.as_ref(),
             recency: *recency,
             story: *story,
             words,
@@ -331,7 +401,7 @@ pub fn trend_state(label: Node, members: &[(&Doc, Recency, Node)]) -> Option<Tre
 /// One member of a trend as [`trend_row`] reads it: `words` are its distinct words, in any
 /// representation that `word` spells out.
 pub struct Member<'a, W> {
-    pub doc: &'a Doc,
+    pub doc: DocRef<'a>,
     pub recency: Recency,
     /// Near-duplicate group.
     pub story: Node,
