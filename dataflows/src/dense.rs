@@ -108,7 +108,6 @@ impl<K: Hash + Eq, S> DenseMap<K, S> {
         let (entries, hasher) = (&self.entries, &self.hasher);
         self.index
             .insert_unique(hash, at, |&i| hasher.hash_one(&entries[i as usize].0));
-        reserve_gently(&mut self.entries, 1);
         self.entries.push((key, state));
     }
 
