@@ -51,25 +51,81 @@ struct Article {
     dup: Box<[Slot]>,
     /// Near-duplicate group: the smallest node of the group.
     story: Node,
-    /// The trend the emitted `trend_articles` row names, if one is emitted.
-    emitted: Option<(Node, Node)>,
+    /// The `(trend, story)` the emitted `trend_articles` row names, when `has_row` (a flag
+    /// beside `live`: an `Option` would take 8 more bytes per slot).
+    row: (Node, Node),
+    has_row: bool,
     /// Position in its cluster's member list.
     pos: u32,
 }
 
+impl Article {
+    /// The `(trend, story)` of the emitted `trend_articles` row, if one is emitted.
+    fn emitted(&self) -> Option<(Node, Node)> {
+        self.has_row.then_some(self.row)
+    }
+
+    fn set_emitted(&mut self, row: Option<(Node, Node)>) {
+        self.has_row = row.is_some();
+        self.row = row.unwrap_or_default();
+    }
+}
+
 /// An emitted `trends` row as the index keeps it, one per live trend: the representative's
-/// slot (its title is the headline), the interned keywords inline, and the numbers.
+/// slot (its title is the headline), the interned keywords inline, and the numbers, the
+/// counts as `u32` (each is at most the number of slots). 72 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Emitted {
     rep: Slot,
     keyword_count: u8,
     keywords: [u32; MAX_KEYWORDS],
-    counts: TrendCounts,
+    /// Articles, stories, sources, articles in the last hour, in the last 24 hours.
+    counts: [u32; 5],
+    first_published_at: TimestampMs,
+    last_published_at: TimestampMs,
+    rising_score: i64,
 }
 
 impl Emitted {
+    fn new(rep: Slot, keywords: &[&u32], c: &TrendCounts) -> Emitted {
+        let mut ids = [0; MAX_KEYWORDS];
+        for (k, w) in ids.iter_mut().zip(keywords) {
+            *k = **w;
+        }
+        let count = |n: u64| u32::try_from(n).expect("a trend's counts are at most its slots");
+        Emitted {
+            rep,
+            keyword_count: keywords.len().min(MAX_KEYWORDS) as u8,
+            keywords: ids,
+            counts: [
+                count(c.article_count),
+                count(c.story_count),
+                count(c.source_count),
+                count(c.articles_1h),
+                count(c.articles_24h),
+            ],
+            first_published_at: c.first_published_at,
+            last_published_at: c.last_published_at,
+            rising_score: c.rising_score,
+        }
+    }
+
     fn keywords(&self) -> &[u32] {
         &self.keywords[..self.keyword_count as usize]
+    }
+
+    fn counts(&self) -> TrendCounts {
+        let [articles, stories, sources, a1h, a24h] = self.counts.map(u64::from);
+        TrendCounts {
+            article_count: articles,
+            story_count: stories,
+            source_count: sources,
+            first_published_at: self.first_published_at,
+            last_published_at: self.last_published_at,
+            articles_1h: a1h,
+            articles_24h: a24h,
+            rising_score: self.rising_score,
+        }
     }
 }
 
@@ -378,7 +434,8 @@ impl TrendIndex {
                 adj: Neighbours::default(),
                 dup: Box::default(),
                 story: node,
-                emitted: None,
+                row: (0, 0),
+                has_row: false,
                 pos: 0,
             };
             let s = match self.free.pop() {
@@ -1044,7 +1101,9 @@ impl TrendIndex {
         let mut out = Vec::new();
         let wm = self.watermark.unwrap_or_default();
         for &s in &ch.leaving {
-            if let Some((trend, story)) = self.art_mut(s).emitted.take() {
+            let emitted = self.art(s).emitted();
+            self.art_mut(s).set_emitted(None);
+            if let Some((trend, story)) = emitted {
                 ch.old_names.insert(trend);
                 out.push((self.article_row(s, trend, story), -1));
             }
@@ -1065,13 +1124,13 @@ impl TrendIndex {
             for &s in &members {
                 let a = self.art(s);
                 let new = (name, a.story);
-                if a.emitted != Some(new) {
-                    if let Some((trend, story)) = a.emitted {
+                if a.emitted() != Some(new) {
+                    if let Some((trend, story)) = a.emitted() {
                         ch.old_names.insert(trend);
                         out.push((self.article_row(s, trend, story), -1));
                     }
                     out.push((self.article_row(s, name, new.1), 1));
-                    self.art_mut(s).emitted = Some(new);
+                    self.art_mut(s).set_emitted(Some(new));
                 }
             }
             if let Some(row) = self.trend_summary(&members, wm) {
@@ -1136,14 +1195,14 @@ impl TrendIndex {
             .keywords()
             .iter()
             .map(|t| &*self.tokens.words[*t as usize]);
-        Row::Trend(e.counts.row(name, headline, keywords))
+        Row::Trend(e.counts().row(name, headline, keywords))
     }
 
     /// Whether two emitted summaries give the same row (representatives may differ in slot
     /// and agree in title: syndicated copies).
     fn same_row(&self, a: &Emitted, b: &Emitted) -> bool {
         let title = |x: &Emitted| self.doc(x.rep).title();
-        a.counts == b.counts
+        a.counts() == b.counts()
             && a.keywords() == b.keywords()
             && (a.rep == b.rep || title(a) == title(b))
     }
@@ -1165,16 +1224,11 @@ impl TrendIndex {
             .collect();
         let words = &self.tokens.words;
         let summary = trend_summary(&members, |t| &*words[*t as usize])?;
-        let mut keywords = [0; MAX_KEYWORDS];
-        for (k, w) in keywords.iter_mut().zip(&summary.keywords) {
-            *k = **w;
-        }
-        Some(Emitted {
-            rep: slots[summary.rep],
-            keyword_count: summary.keywords.len() as u8,
-            keywords,
-            counts: summary.counts,
-        })
+        Some(Emitted::new(
+            slots[summary.rep],
+            &summary.keywords,
+            &summary.counts,
+        ))
     }
 }
 
@@ -1186,8 +1240,9 @@ mod tests {
     #[test]
     fn an_article_slot_stays_small() {
         assert_eq!(std::mem::size_of::<Doc>(), 32);
+        assert_eq!(std::mem::size_of::<Emitted>(), 72);
         assert!(
-            std::mem::size_of::<Option<Article>>() <= 88,
+            std::mem::size_of::<Option<Article>>() <= 80,
             "{} bytes",
             std::mem::size_of::<Option<Article>>()
         );
