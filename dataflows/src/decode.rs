@@ -219,8 +219,8 @@ fn tombstone(kind: EventKind, key: Option<&[u8]>, seq: Seq) -> Result<Event, Dec
             non_empty("$key", external_id)?;
             Ok(Event::Article(
                 ArticleKey {
-                    source: source.to_string(),
-                    external_id: external_id.to_string(),
+                    source: source.into(),
+                    external_id: external_id.into(),
                 },
                 record(seq),
             ))
@@ -358,8 +358,8 @@ fn decode_article(text: &str, seq: Seq) -> Result<Event, DecodeError> {
     let external_id = required("external_id", raw.external_id)?;
     non_empty("external_id", &external_id)?;
     let key = ArticleKey {
-        source,
-        external_id,
+        source: source.into(),
+        external_id: external_id.into(),
     };
     let version = raw.version.unwrap_or(0);
     if raw.deleted {

@@ -47,8 +47,8 @@ pub fn day_of(ts: TimestampMs) -> Day {
 /// Identity of an article (SPEC 2.1): `(source, external_id)`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ArticleKey {
-    pub source: String,
-    pub external_id: String,
+    pub source: Text,
+    pub external_id: Text,
 }
 
 impl ArticleKey {

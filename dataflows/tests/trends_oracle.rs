@@ -59,8 +59,8 @@ fn random_stream_over(rng: &mut StdRng, len: usize, ids: u64) -> Vec<Event> {
             continue;
         }
         let key = ArticleKey {
-            source: format!("s{}", rng.gen_range(0..3)),
-            external_id: format!("e{}", rng.gen_range(0..ids)),
+            source: format!("s{}", rng.gen_range(0..3)).into(),
+            external_id: format!("e{}", rng.gen_range(0..ids)).into(),
         };
         let version = rng.gen_range(0..3);
         let change = match rng.gen_range(0..20) {
@@ -325,7 +325,7 @@ fn label_propagation_is_bounded_on_oscillating_graphs() {
         events.push(Event::Article(
             ArticleKey {
                 source: "s".into(),
-                external_id: format!("e{i}"),
+                external_id: format!("e{i}").into(),
             },
             Record {
                 seq: i as u64,

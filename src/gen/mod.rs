@@ -2594,7 +2594,7 @@ mod tests {
                     }
                 }
                 Event::Article(key, rec) => {
-                    let k = (key.source, key.external_id);
+                    let k = (key.source.to_string(), key.external_id.to_string());
                     let is_delete = matches!(rec.change, Change::Delete);
                     let prev = art_versions.insert(k.clone(), rec.version);
                     if let Some(p) = prev {

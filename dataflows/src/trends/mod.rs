@@ -555,8 +555,8 @@ mod tests {
 
     fn key(source: &str, external_id: &str) -> ArticleKey {
         ArticleKey {
-            source: source.to_string(),
-            external_id: external_id.to_string(),
+            source: source.into(),
+            external_id: external_id.into(),
         }
     }
 
