@@ -11,17 +11,6 @@ use hashbrown::HashTable;
 
 use crate::keyed::StateHasher;
 
-/// Makes room for `additional` more items in a long-lived vector, growing it by at least an
-/// eighth rather than doubling it. Spare capacity is not free here: the allocator places a
-/// large vector on pages that earlier epochs' garbage already made resident, so a doubled
-/// vector's unused half stays in RSS. Growing by an eighth copies each item ~8 times over the
-/// vector's life instead of ~2.
-pub fn reserve_gently<T>(v: &mut Vec<T>, additional: usize) {
-    if v.capacity() - v.len() < additional {
-        v.reserve_exact(additional.max(v.capacity() / 8).max(16));
-    }
-}
-
 /// A map from keys to state: insert, look up, remove (the last entry moves into the hole).
 pub struct DenseMap<K, S> {
     entries: Vec<(K, S)>,

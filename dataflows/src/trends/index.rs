@@ -22,14 +22,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use smallvec::SmallVec;
 
 use super::neighbours::Neighbours;
-use super::packed::Packed;
+use super::packed::{reserve_gently, Packed};
 use super::similarity::{is_near_duplicate, jaccard, jaccard_of_counts, near_duplicate_of_counts};
 use super::MINUTE_MS;
 use super::{
     minute_of, recency, trend_id, trend_summary, Doc, DocRef, Member, Node, TrendArticleRow,
     TrendConfig, TrendCounts, MAX_KEYWORDS,
 };
-use crate::dense::{reserve_gently, DenseMap};
+use crate::dense::DenseMap;
 use crate::event::TimestampMs;
 use crate::keyed::StateHasher;
 use crate::output::Row;
@@ -65,9 +65,15 @@ impl Article {
         self.has_row.then_some(self.row)
     }
 
-    fn set_emitted(&mut self, row: Option<(Node, Node)>) {
-        self.has_row = row.is_some();
-        self.row = row.unwrap_or_default();
+    fn take_emitted(&mut self) -> Option<(Node, Node)> {
+        let row = self.emitted();
+        self.has_row = false;
+        row
+    }
+
+    fn set_emitted(&mut self, row: (Node, Node)) {
+        self.has_row = true;
+        self.row = row;
     }
 }
 
@@ -539,8 +545,7 @@ impl TrendIndex {
             a.live = false;
             let adj = std::mem::take(&mut a.adj);
             a.dup = Box::default();
-            for k in 0..self.toks.get(s).len() {
-                let t = self.toks.get(s)[k];
+            for &t in self.toks.get(s) {
                 remove_sorted(&mut self.tokens.postings[t as usize], s);
             }
             for m in adj.iter() {
@@ -565,8 +570,7 @@ impl TrendIndex {
         for i in 0..ch.entering.len() {
             let s = ch.entering[i];
             self.art_mut(s).live = true;
-            for k in 0..self.toks.get(s).len() {
-                let t = self.toks.get(s)[k];
+            for &t in self.toks.get(s) {
                 insert_sorted(&mut self.tokens.postings[t as usize], s);
             }
         }
@@ -1101,9 +1105,7 @@ impl TrendIndex {
         let mut out = Vec::new();
         let wm = self.watermark.unwrap_or_default();
         for &s in &ch.leaving {
-            let emitted = self.art(s).emitted();
-            self.art_mut(s).set_emitted(None);
-            if let Some((trend, story)) = emitted {
+            if let Some((trend, story)) = self.art_mut(s).take_emitted() {
                 ch.old_names.insert(trend);
                 out.push((self.article_row(s, trend, story), -1));
             }
@@ -1130,7 +1132,7 @@ impl TrendIndex {
                         out.push((self.article_row(s, trend, story), -1));
                     }
                     out.push((self.article_row(s, name, new.1), 1));
-                    self.art_mut(s).set_emitted(Some(new));
+                    self.art_mut(s).set_emitted(new);
                 }
             }
             if let Some(row) = self.trend_summary(&members, wm) {

@@ -5,7 +5,16 @@
 //! buffer stays within 4/3 of the live data and each byte of garbage is copied away at most
 //! about three times over.
 
-use crate::dense::reserve_gently;
+/// Makes room for `additional` more items in a long-lived vector, growing it by at least an
+/// eighth rather than doubling it. Spare capacity is not free here: the allocator places a
+/// large vector on pages that earlier epochs' garbage already made resident, so a doubled
+/// vector's unused half stays in RSS. Growing by an eighth copies each item ~8 times over the
+/// vector's life instead of ~2.
+pub fn reserve_gently<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        v.reserve_exact(additional.max(v.capacity() / 8).max(16));
+    }
+}
 
 /// A growable buffer of items (a `String` of text, a `Vec` of numbers).
 pub trait Buffer: Default {
