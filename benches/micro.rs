@@ -46,7 +46,7 @@ fn lines(articles: u64, collector_results: u64, days: u32) -> Vec<Vec<u8>> {
 }
 
 fn decode_all(lines: &[Vec<u8>]) -> Vec<Event> {
-    let decoder = Decoder::default();
+    let mut decoder = Decoder::default();
     lines
         .iter()
         .enumerate()
@@ -85,7 +85,7 @@ fn decoding(c: &mut Criterion) {
     ] {
         let bytes: usize = lines.iter().map(Vec::len).sum();
         group.throughput(Throughput::Bytes(bytes as u64));
-        let decoder = Decoder::default();
+        let mut decoder = Decoder::default();
         group.bench_function(
             BenchmarkId::new(name, format!("{} lines", lines.len())),
             |b| {

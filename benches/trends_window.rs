@@ -116,7 +116,7 @@ fn workload(window: usize, seed: u64) -> Workload {
         days: GEN_DAYS,
     };
     generate(&opts, &mut bytes, &mut |_, _| {}).expect("generate articles");
-    let decoder = Decoder::default();
+    let mut decoder = Decoder::default();
     let mut alive: HashMap<ArticleKey, bool> = HashMap::new();
     let (mut live, mut base, mut batch) = (0usize, Vec::new(), Vec::new());
     let (mut oldest, mut newest) = (i64::MAX, i64::MIN);

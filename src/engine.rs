@@ -139,11 +139,12 @@ where
     let stores = Arc::new(Mutex::new(stores));
     let info_tx = out_tx.clone();
     let out_for_workers = Arc::new(Mutex::new(out_tx));
-    let decoder = options.decoder;
+    let decoder = options.decoder.clone();
     let graph_config = options.graph;
 
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
+        let mut decoder = decoder.clone();
         let rx = worker_rxs
             .lock()
             .ok()

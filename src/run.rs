@@ -361,12 +361,10 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let trends = args.trends.config()?;
     let plan = plan(args)?;
     let input = plan.input.as_path();
-    let decoder = Decoder {
-        max_payload: args.max_payload as usize,
-    };
+    let decoder = Decoder::new(args.max_payload as usize);
     let options = EngineOptions {
         workers: usize::from(args.workers),
-        decoder,
+        decoder: decoder.clone(),
         max_epochs_in_flight: 2,
         graph: dataflows::graph::GraphConfig { trends },
         answers: match args.answer_store {
@@ -598,7 +596,7 @@ pub fn redact_url(url: &str) -> String {
 pub fn oracle_rows(
     input: &Path,
     kind: Option<EventKind>,
-    decoder: Decoder,
+    mut decoder: Decoder,
     trends: dataflows::trends::TrendConfig,
 ) -> Result<BTreeMap<Row, i64>, String> {
     let file =

@@ -46,7 +46,7 @@ fn metric_sum(text: &str, name: &str) -> f64 {
 /// (lines, rejected) of a JSON-lines file, as the decoder sees them.
 fn expected_counts(path: &std::path::Path) -> (u64, u64) {
     let text = std::fs::read(path).expect("read");
-    let d = Decoder::default();
+    let mut d = Decoder::default();
     let (mut n, mut bad) = (0, 0);
     for (i, line) in text.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {

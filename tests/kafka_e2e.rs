@@ -74,7 +74,7 @@ fn produce(topic: &str, messages: &[Message]) {
 
 /// The oracle's tables for the messages of both topics (history tables excluded).
 fn oracle(articles: &[Message], results: &[Message]) -> Tables {
-    let decoder = Decoder::default();
+    let mut decoder = Decoder::default();
     let mut events: Vec<Event> = Vec::new();
     for (kind, msgs) in [
         (EventKind::Article, articles),
@@ -204,7 +204,7 @@ fn kafka_to_postgres_equals_the_oracle_with_dead_letters_and_tombstones() {
     // Every rejected message is in the dead_letters table with its reason, and the DLQ topic.
     let total_messages = (articles.len() + results.len()) as i64;
     let decoded_ok: i64 = {
-        let decoder = Decoder::default();
+        let mut decoder = Decoder::default();
         let mut ok = 0;
         for (kind, msgs) in [
             (EventKind::Article, &articles),

@@ -3,6 +3,7 @@
 mod scan;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -11,6 +12,7 @@ use crate::event::{
     to_micros, Article, ArticleKey, Change, CollectorResult, CompetitorScores, Event, EventKind,
     Positions, Record, Scores, Sentiment, SentimentLabel, Seq, Text, TimestampMs,
 };
+use crate::keyed::StateHasher;
 
 /// Default largest accepted payload: 1 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 1 << 20;
@@ -83,25 +85,62 @@ fn err(field: impl Into<String>, problem: Problem) -> DecodeError {
     }
 }
 
-/// Decoding options.
-#[derive(Clone, Copy, Debug)]
+/// Decoding options, and the names decoded recently (see [`Names`]).
+#[derive(Clone, Debug)]
 pub struct Decoder {
     pub max_payload: usize,
+    names: Names,
 }
 
 impl Default for Decoder {
     fn default() -> Self {
-        Decoder {
-            max_payload: DEFAULT_MAX_PAYLOAD,
+        Decoder::new(DEFAULT_MAX_PAYLOAD)
+    }
+}
+
+/// Names decoded recently that are too long to be held inline in a [`Text`] (article
+/// sources), so that equal names share one allocation: a source repeats across all its
+/// articles, and each article's key lives as long as the article's state. Bounded: cleared
+/// when full, after which names are shared again as they recur.
+#[derive(Clone, Debug, Default)]
+struct Names {
+    set: HashSet<Text, StateHasher>,
+}
+
+impl Names {
+    /// Most names kept (a few hundred KB at most).
+    const MAX: usize = 4096;
+    /// Longest name a [`Text`] holds inline (no allocation to share).
+    const INLINE: usize = 23;
+
+    fn text(&mut self, name: &str) -> Text {
+        if name.len() <= Self::INLINE {
+            return Text::new(name);
         }
+        if let Some(t) = self.set.get(name) {
+            return t.clone();
+        }
+        if self.set.len() >= Self::MAX {
+            self.set.clear();
+        }
+        let t = Text::new(name);
+        self.set.insert(t.clone());
+        t
     }
 }
 
 impl Decoder {
+    pub fn new(max_payload: usize) -> Decoder {
+        Decoder {
+            max_payload,
+            names: Names::default(),
+        }
+    }
+
     /// Decodes one message of the given kind. `payload == None` is a Kafka tombstone, which then
     /// needs the message key to name the identity.
     pub fn decode(
-        &self,
+        &mut self,
         kind: EventKind,
         key: Option<&[u8]>,
         payload: Option<&[u8]>,
@@ -116,7 +155,7 @@ impl Decoder {
     /// Decodes a message whose kind may be unknown (a mixed file): the kind is then read from the
     /// payload (see [`sniff_kind`]).
     pub fn decode_any(
-        &self,
+        &mut self,
         kind: Option<EventKind>,
         key: Option<&[u8]>,
         payload: Option<&[u8]>,
@@ -149,14 +188,14 @@ impl Decoder {
 
     /// Decodes a JSON payload of the given kind.
     pub fn decode_payload(
-        &self,
+        &mut self,
         kind: EventKind,
         bytes: &[u8],
         seq: Seq,
     ) -> Result<Event, DecodeError> {
         let text = self.check_bytes(bytes)?;
         match kind {
-            EventKind::Article => decode_article(text, seq),
+            EventKind::Article => decode_article(text, seq, &mut self.names),
             EventKind::CollectorResult => decode_collector_result(text, seq),
         }
     }
@@ -350,7 +389,7 @@ struct RawArticle {
     deleted: bool,
 }
 
-fn decode_article(text: &str, seq: Seq) -> Result<Event, DecodeError> {
+fn decode_article(text: &str, seq: Seq, names: &mut Names) -> Result<Event, DecodeError> {
     let raw: RawArticle = parse(text)?;
     check_schema_version(raw.schema_version)?;
     let source = required("source", raw.source)?;
@@ -358,7 +397,7 @@ fn decode_article(text: &str, seq: Seq) -> Result<Event, DecodeError> {
     let external_id = required("external_id", raw.external_id)?;
     non_empty("external_id", &external_id)?;
     let key = ArticleKey {
-        source: source.into(),
+        source: names.text(&source),
         external_id: external_id.into(),
     };
     let version = raw.version.unwrap_or(0);

@@ -21,7 +21,7 @@ fn kinds() -> [(EventKind, &'static str); 2] {
 
 #[test]
 fn every_valid_example_decodes() {
-    let decoder = Decoder::default();
+    let mut decoder = Decoder::default();
     for (kind, dir) in kinds() {
         let mut n = 0;
         for entry in std::fs::read_dir(examples(dir).join("valid")).expect("examples dir") {
@@ -38,7 +38,7 @@ fn every_valid_example_decodes() {
 
 #[test]
 fn every_invalid_example_names_its_field() {
-    let decoder = Decoder::default();
+    let mut decoder = Decoder::default();
     for (kind, dir) in kinds() {
         let invalid = examples(dir).join("invalid");
         let expected = std::fs::read_to_string(invalid.join("EXPECTED.tsv")).expect("EXPECTED.tsv");
@@ -80,7 +80,7 @@ fn each_error_kind() {
     };
     assert_eq!(f, "$");
     assert!(matches!(p, Problem::TooLarge { .. }));
-    let small = Decoder { max_payload: 10 };
+    let mut small = Decoder::new(10);
     assert!(
         small.decode_payload(cr, RESULT.as_bytes(), 0).is_err(),
         "limit is configurable"
@@ -219,10 +219,10 @@ fn short_and_long_strings_and_positions_decode_whole() {
 
 #[test]
 fn article_timestamps_either_form() {
-    let d = Decoder::default();
+    let mut d = Decoder::default();
     let a = r#"{"source":"s","external_id":"e","title":"T","published_at":"2014-03-10T00:00:01.5+00:00"}"#;
     let b = r#"{"source":"s","external_id":"e","title":"T","published_at_ms":1394409601500}"#;
-    let ts = |p: &str| match d.decode_payload(EventKind::Article, p.as_bytes(), 0) {
+    let mut ts = |p: &str| match d.decode_payload(EventKind::Article, p.as_bytes(), 0) {
         Ok(Event::Article(_, r)) => match r.change {
             Change::Upsert(a) => a.published_at,
             _ => panic!("upsert"),
@@ -235,7 +235,7 @@ fn article_timestamps_either_form() {
 
 #[test]
 fn tombstones_need_a_key() {
-    let d = Decoder::default();
+    let mut d = Decoder::default();
     let ok = d
         .decode(EventKind::Article, Some(b"src/ext"), None, 4)
         .expect("tombstone");
@@ -246,4 +246,35 @@ fn tombstones_need_a_key() {
         .decode(EventKind::Article, Some(b"noslash"), None, 4)
         .is_err());
     assert!(d.decode(EventKind::CollectorResult, None, None, 4).is_err());
+}
+
+/// A source longer than a `Text` holds inline is decoded once and shared by the articles that
+/// name it (one allocation, not one per article held in the state); short ones are inline.
+/// Past the decoder's bound on names kept, every source still decodes to itself.
+#[test]
+fn long_sources_are_shared_between_articles() {
+    let mut d = Decoder::default();
+    let source = |d: &mut Decoder, source: &str, id: usize| {
+        let p = format!(
+            r#"{{"source":"{source}","external_id":"e{id}","title":"T","published_at_ms":1}}"#
+        );
+        match d.decode_payload(EventKind::Article, p.as_bytes(), 0) {
+            Ok(Event::Article(key, _)) => key.source,
+            other => panic!("{other:?}"),
+        }
+    };
+    let long = "nationalbulletin-example.com";
+    let (a, b) = (source(&mut d, long, 1), source(&mut d, long, 2));
+    assert_eq!((a.as_str(), b.as_str()), (long, long));
+    assert!(a.is_heap_allocated());
+    assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr(), "one shared copy");
+    let other = source(&mut d, "nationalbulletin-example.org", 3);
+    assert_eq!(other, "nationalbulletin-example.org");
+    assert_ne!(other.as_str().as_ptr(), a.as_str().as_ptr());
+    assert!(!source(&mut d, "short.example", 4).is_heap_allocated());
+    for i in 0..10_000 {
+        let name = format!("source-{i:05}-of-many.example.com");
+        assert_eq!(source(&mut d, &name, i), name);
+        assert_eq!(source(&mut d, &name, i + 1), name);
+    }
 }

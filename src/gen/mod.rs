@@ -2533,7 +2533,7 @@ mod tests {
         let (buf, stats, bad) = run(&o);
         let bad: BTreeSet<u64> = bad.into_iter().collect();
         assert_eq!(bad.len() as u64, stats.malformed);
-        let d = Decoder::default();
+        let mut d = Decoder::default();
         let mut cr_versions: BTreeMap<dataflows::event::Text, u64> = BTreeMap::new();
         let mut art_versions: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut last_base_created = i64::MIN;
