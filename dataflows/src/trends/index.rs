@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use smallvec::SmallVec;
 
-use super::neighbours::Neighbours;
+use super::neighbours::AdjacencyLists;
 use super::packed::{reserve_gently, Packed};
 use super::similarity::{is_near_duplicate, jaccard, jaccard_of_counts, near_duplicate_of_counts};
 use super::MINUTE_MS;
@@ -45,8 +45,6 @@ struct Article {
     id_len: u32,
     published_at: TimestampMs,
     live: bool,
-    /// Similarity neighbours (live articles), sorted and delta-encoded.
-    adj: Neighbours,
     /// Near-duplicate neighbours, sorted (a subset of `adj`; usually empty).
     dup: Box<[Slot]>,
     /// Near-duplicate group: the smallest node of the group.
@@ -193,6 +191,8 @@ pub struct TrendIndex {
     toks: Packed<Vec<u32>>,
     /// Per slot: the article's source, external id and title, one after another.
     texts: Packed<String>,
+    /// Per slot: similarity neighbours (live articles), sorted and delta-encoded.
+    adj: AdjacencyLists,
     role: Vec<u8>,
     stamp: Vec<u32>,
     stamp_now: u32,
@@ -295,6 +295,7 @@ impl TrendIndex {
             nodes: Vec::new(),
             toks: Packed::default(),
             texts: Packed::default(),
+            adj: AdjacencyLists::default(),
             role: Vec::new(),
             stamp: Vec::new(),
             stamp_now: 0,
@@ -437,7 +438,6 @@ impl TrendIndex {
                 id_len: doc.as_ref().id_len(),
                 published_at: doc.published_at,
                 live: false,
-                adj: Neighbours::default(),
                 dup: Box::default(),
                 story: node,
                 row: (0, 0),
@@ -543,12 +543,14 @@ impl TrendIndex {
             let s = ch.leaving[i];
             let a = self.art_mut(s);
             a.live = false;
-            let adj = std::mem::take(&mut a.adj);
             a.dup = Box::default();
             for &t in self.toks.get(s) {
                 remove_sorted(&mut self.tokens.postings[t as usize], s);
             }
-            for m in adj.iter() {
+            let mut adj = std::mem::take(&mut self.scratch);
+            self.adj.get(s).decode_into(&mut adj);
+            self.adj.clear(s);
+            for &m in &adj {
                 if self.role[m as usize] != LEAVING {
                     bereaved.push(m);
                     ch.edges.push((s.min(m), s.max(m), false));
@@ -556,15 +558,16 @@ impl TrendIndex {
                     ch.edges.push((s, m, false));
                 }
             }
+            self.scratch = adj;
         }
         bereaved.sort_unstable();
         bereaved.dedup();
         for m in bereaved {
-            let (role, articles, scratch) = (&self.role, &mut self.articles, &mut self.scratch);
+            let (role, articles) = (&self.role, &mut self.articles);
+            self.adj.retain(m, |x| role[x as usize] != LEAVING);
             let a = articles[m as usize]
                 .as_mut()
                 .expect("a slot in use holds an article");
-            a.adj.retain(|x| role[x as usize] != LEAVING, scratch);
             retain_slots(&mut a.dup, |x| role[x as usize] != LEAVING);
         }
         for i in 0..ch.entering.len() {
@@ -619,22 +622,19 @@ impl TrendIndex {
                     }
                 }
             }
-            let (stamp, articles, scratch) = (&self.stamp, &mut self.articles, &mut self.scratch);
-            let art = articles[a as usize]
-                .as_mut()
-                .expect("a slot in use holds an article");
-            let lost = art.adj.retain(
-                |b| {
-                    let kept = stamp[b as usize] == now;
-                    if !kept && a < b {
-                        ch.edges.push((a, b, false));
-                        ch.survivor_edges_removed = true;
-                    }
-                    kept
-                },
-                scratch,
-            );
+            let stamp = &self.stamp;
+            let lost = self.adj.retain(a, |b| {
+                let kept = stamp[b as usize] == now;
+                if !kept && a < b {
+                    ch.edges.push((a, b, false));
+                    ch.survivor_edges_removed = true;
+                }
+                kept
+            });
             if lost {
+                let art = self.articles[a as usize]
+                    .as_mut()
+                    .expect("a slot in use holds an article");
                 retain_slots(&mut art.dup, |b| stamp[b as usize] == now);
             }
         }
@@ -648,12 +648,8 @@ impl TrendIndex {
                 // `a`'s neighbours, stamped.
                 self.next_stamp();
                 let now = self.stamp_now;
-                let (articles, stamp) = (&self.articles, &mut self.stamp);
-                let art = articles[a as usize]
-                    .as_ref()
-                    .expect("a slot in use holds an article");
-                for m in art.adj.iter() {
-                    stamp[m as usize] = now;
+                for m in self.adj.get(a).iter() {
+                    self.stamp[m as usize] = now;
                 }
                 for &b in &postings[i + 1..] {
                     if self.role[b as usize] != SURVIVOR
@@ -736,11 +732,10 @@ impl TrendIndex {
         bucket.sort_unstable_by_key(|y| *y & !DUP);
         add.clear();
         add.extend(bucket.iter().map(|y| *y & !DUP));
-        let (articles, scratch) = (&mut self.articles, &mut self.scratch);
-        let art = articles[x as usize]
+        self.adj.insert_sorted(x, add);
+        let art = self.articles[x as usize]
             .as_mut()
             .expect("a slot in use holds an article");
-        art.adj.insert_sorted(add, scratch);
         if bucket.iter().any(|y| *y & DUP != 0) {
             let mut dup = std::mem::take(&mut art.dup).into_vec();
             dup.extend(bucket.iter().filter(|y| **y & DUP != 0).map(|y| *y & !DUP));
@@ -828,7 +823,7 @@ impl TrendIndex {
         tally.seen.clear();
         let own = self.label(n, round - 1);
         let labels =
-            std::iter::once(own).chain(self.art(n).adj.iter().map(|m| self.label(m, round - 1)));
+            std::iter::once(own).chain(self.adj.get(n).iter().map(|m| self.label(m, round - 1)));
         for l in labels {
             let c = &mut tally.count[l as usize];
             if *c == 0 {
@@ -857,7 +852,7 @@ impl TrendIndex {
     /// Round 1: the smallest label of the closed neighbourhood.
     fn vote_first(&self, n: Slot) -> Slot {
         let mut best = n;
-        for m in self.art(n).adj.iter() {
+        for m in self.adj.get(n).iter() {
             if self.nodes[m as usize] < self.nodes[best as usize] {
                 best = m;
             }
@@ -966,7 +961,7 @@ impl TrendIndex {
                 self.delta(m, round, old, false, &mut touched);
                 self.delta(m, round, new, true, &mut touched);
                 let mut adj = std::mem::take(&mut self.scratch);
-                self.art(m).adj.decode_into(&mut adj);
+                self.adj.get(m).decode_into(&mut adj);
                 for &n in &adj {
                     if self.role[n as usize] != SURVIVOR
                         || (!ch.added_edges.is_empty() && ch.added_edges.contains(&edge(n, m)))

@@ -1,16 +1,18 @@
-//! Sorted neighbour lists kept delta-encoded as LEB128 varints, allocated to size: about two bytes per edge instead of four plus a vector's spare capacity.
+//! Sorted neighbour lists kept delta-encoded as LEB128 varints, every slot's list packed in one buffer: about two bytes per edge instead of four plus a vector's spare capacity.
 //!
 //! A list is read front to back (votes, relabelling waves) far more often than it changes, and
 //! it changes in batches (an epoch's new edges, the articles that left), so each change
 //! decodes the list once and writes it again.
 
+use super::packed::Packed;
+
 /// An article's place in the trend index.
 type Slot = u32;
 
 /// A strictly increasing list of slots: the first as is, then the gaps, each a LEB128 varint.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Neighbours {
-    bytes: Box<[u8]>,
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Neighbours<'a> {
+    bytes: &'a [u8],
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u32) {
@@ -21,27 +23,24 @@ fn put_varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
-impl Neighbours {
-    /// The list of `slots`, which must be strictly increasing.
-    pub fn from_sorted(slots: &[Slot]) -> Neighbours {
-        let mut bytes = Vec::with_capacity(slots.len() * 2);
-        let mut prev = 0;
-        for (i, &s) in slots.iter().enumerate() {
-            debug_assert!(
-                i == 0 || s > prev,
-                "neighbour slots must be strictly increasing"
-            );
-            put_varint(&mut bytes, s - prev);
-            prev = s;
-        }
-        Neighbours {
-            bytes: bytes.into_boxed_slice(),
-        }
+/// Replaces `out`'s contents with the encoding of `slots`, which must be strictly increasing.
+fn encode(slots: &[Slot], out: &mut Vec<u8>) {
+    out.clear();
+    let mut prev = 0;
+    for (i, &s) in slots.iter().enumerate() {
+        debug_assert!(
+            i == 0 || s > prev,
+            "neighbour slots must be strictly increasing"
+        );
+        put_varint(out, s - prev);
+        prev = s;
     }
+}
 
-    pub fn iter(&self) -> Iter<'_> {
+impl<'a> Neighbours<'a> {
+    pub fn iter(&self) -> Iter<'a> {
         Iter {
-            bytes: &self.bytes,
+            bytes: self.bytes,
             prev: 0,
         }
     }
@@ -65,15 +64,43 @@ impl Neighbours {
     pub fn contains(&self, x: Slot) -> bool {
         self.iter().find(|s| *s >= x) == Some(x)
     }
+}
 
-    /// Adds the slots of `add` (sorted; any already present are kept once). `scratch` is
-    /// working space.
-    pub fn insert_sorted(&mut self, add: &[Slot], scratch: &mut Vec<Slot>) {
+/// Every slot's neighbour list, packed in one buffer (see [`Packed`]): no allocation per
+/// list, and no allocator pages left half-used by the lists an epoch rewrote.
+#[derive(Default)]
+pub struct AdjacencyLists {
+    lists: Packed<Vec<u8>>,
+    /// Working space: a list decoded, and encoded again.
+    slots: Vec<Slot>,
+    bytes: Vec<u8>,
+}
+
+impl AdjacencyLists {
+    /// The list of `slot` (empty if never set or cleared).
+    pub fn get(&self, slot: Slot) -> Neighbours<'_> {
+        Neighbours {
+            bytes: self.lists.get(slot),
+        }
+    }
+
+    /// Empties the list of `slot`.
+    pub fn clear(&mut self, slot: Slot) {
+        self.lists.clear(slot);
+    }
+
+    /// Adds the slots of `add` (sorted; any already present are kept once) to `slot`'s list.
+    pub fn insert_sorted(&mut self, slot: Slot, add: &[Slot]) {
         if add.is_empty() {
             return;
         }
-        scratch.clear();
-        let mut old = self.iter().peekable();
+        let out = &mut self.slots;
+        out.clear();
+        let mut old = Neighbours {
+            bytes: self.lists.get(slot),
+        }
+        .iter()
+        .peekable();
         let mut new = add.iter().copied().peekable();
         loop {
             let next = match (old.peek(), new.peek()) {
@@ -88,28 +115,35 @@ impl Neighbours {
                 (None, None) => break,
             };
             if let Some(s) = next {
-                if scratch.last() != Some(&s) {
-                    scratch.push(s);
+                if out.last() != Some(&s) {
+                    out.push(s);
                 }
             }
         }
-        *self = Neighbours::from_sorted(scratch);
+        encode(out, &mut self.bytes);
+        self.lists.set(slot, &self.bytes);
     }
 
-    /// Keeps the slots for which `keep` holds; returns whether any was dropped. `scratch` is
-    /// working space.
-    pub fn retain(&mut self, mut keep: impl FnMut(Slot) -> bool, scratch: &mut Vec<Slot>) -> bool {
-        scratch.clear();
+    /// Keeps the slots of `slot`'s list for which `keep` holds; returns whether any was
+    /// dropped.
+    pub fn retain(&mut self, slot: Slot, mut keep: impl FnMut(Slot) -> bool) -> bool {
+        let out = &mut self.slots;
+        out.clear();
         let mut dropped = false;
-        for s in self.iter() {
+        for s in (Neighbours {
+            bytes: self.lists.get(slot),
+        })
+        .iter()
+        {
             if keep(s) {
-                scratch.push(s);
+                out.push(s);
             } else {
                 dropped = true;
             }
         }
         if dropped {
-            *self = Neighbours::from_sorted(scratch);
+            encode(out, &mut self.bytes);
+            self.lists.set(slot, &self.bytes);
         }
         dropped
     }
@@ -176,7 +210,9 @@ mod tests {
             2_097_152,
             u32::MAX,
         ];
-        let list = Neighbours::from_sorted(&slots);
+        let mut lists = AdjacencyLists::default();
+        lists.insert_sorted(3, &slots);
+        let list = lists.get(3);
         assert_eq!(list.iter().collect::<Vec<_>>(), slots);
         assert_eq!(list.len(), slots.len());
         for s in slots {
@@ -184,37 +220,49 @@ mod tests {
         }
         assert!(!list.contains(2));
         assert!(!list.contains(u32::MAX - 1));
-        assert!(Neighbours::default().is_empty());
-        assert_eq!(Neighbours::default().iter().count(), 0);
+        assert!(lists.get(0).is_empty());
+        assert_eq!(lists.get(0).iter().count(), 0);
+        assert_eq!(lists.get(9).iter().count(), 0);
     }
 
+    /// Several slots' lists under random inserts, removals and clears agree with a set per
+    /// slot, through many compactions of the packed buffer.
     #[test]
-    fn agrees_with_a_set_under_inserts_and_removals() {
+    fn agrees_with_a_set_per_slot_under_inserts_and_removals() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let mut list = Neighbours::default();
-        let mut set = BTreeSet::new();
-        let mut scratch = Vec::new();
-        for step in 0..5_000 {
+        let mut lists = AdjacencyLists::default();
+        let mut sets = vec![BTreeSet::new(); 40];
+        let mut out = Vec::new();
+        for step in 0..50_000 {
+            let slot = (rng.next() % 40) as Slot;
+            let set = &mut sets[slot as usize];
             // Slots from a range that makes gaps of one to three bytes.
             let span = [200u64, 40_000, 3_000_000][step % 3];
-            if rng.next() % 3 != 0 {
-                let mut add: Vec<Slot> = (0..rng.next() % 6)
-                    .map(|_| (rng.next() % span) as Slot)
-                    .collect();
-                add.sort_unstable();
-                list.insert_sorted(&add, &mut scratch);
-                set.extend(add);
-            } else {
-                let cut = (rng.next() % span) as Slot;
-                let dropped = list.retain(|s| s % 7 != cut % 7 || s < cut, &mut scratch);
-                let before = set.len();
-                set.retain(|s| s % 7 != cut % 7 || *s < cut);
-                assert_eq!(dropped, set.len() != before);
+            match rng.next() % 7 {
+                0 => {
+                    lists.clear(slot);
+                    set.clear();
+                }
+                1..=2 => {
+                    let cut = (rng.next() % span) as Slot;
+                    let dropped = lists.retain(slot, |s| s % 7 != cut % 7 || s < cut);
+                    let before = set.len();
+                    set.retain(|s| s % 7 != cut % 7 || *s < cut);
+                    assert_eq!(dropped, set.len() != before);
+                }
+                _ => {
+                    let mut add: Vec<Slot> = (0..rng.next() % 6)
+                        .map(|_| (rng.next() % span) as Slot)
+                        .collect();
+                    add.sort_unstable();
+                    lists.insert_sorted(slot, &add);
+                    set.extend(add);
+                }
             }
-            assert_eq!(
-                list.iter().collect::<Vec<_>>(),
-                set.iter().copied().collect::<Vec<_>>()
-            );
+            let probe_slot = (rng.next() % 40) as Slot;
+            let (list, set) = (lists.get(probe_slot), &sets[probe_slot as usize]);
+            list.decode_into(&mut out);
+            assert_eq!(out, set.iter().copied().collect::<Vec<_>>());
             assert_eq!(list.len(), set.len());
             let probe = (rng.next() % span) as Slot;
             assert_eq!(list.contains(probe), set.contains(&probe));
