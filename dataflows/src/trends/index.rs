@@ -18,7 +18,9 @@
 //!   interned keywords, the representative's slot), and spelt out again when retracted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher;
 
+use hashbrown::HashTable;
 use smallvec::SmallVec;
 
 use super::neighbours::AdjacencyLists;
@@ -45,8 +47,6 @@ struct Article {
     id_len: u32,
     published_at: TimestampMs,
     live: bool,
-    /// Near-duplicate neighbours, sorted (a subset of `adj`; usually empty).
-    dup: Box<[Slot]>,
     /// Near-duplicate group: the smallest node of the group.
     story: Node,
     /// The `(trend, story)` the emitted `trend_articles` row names, when `has_row` (a flag
@@ -158,6 +158,45 @@ impl Tokens {
     }
 }
 
+/// The slot of each present article by node: a table of slots hashed by the node each slot
+/// holds (`nodes[slot]`), 4 bytes per entry where a map from node to slot takes 16. A slot
+/// is in the table only while `nodes[slot]` is its node.
+#[derive(Default)]
+struct SlotByNode {
+    table: HashTable<Slot>,
+    hasher: StateHasher,
+}
+
+impl SlotByNode {
+    fn get(&self, nodes: &[Node], node: Node) -> Option<Slot> {
+        let hash = self.hasher.hash_one(node);
+        self.table
+            .find(hash, |&s| nodes[s as usize] == node)
+            .copied()
+    }
+
+    /// Maps `node` to `slot` (whose node it must be), replacing any slot it had.
+    fn insert(&mut self, nodes: &[Node], node: Node, slot: Slot) {
+        debug_assert_eq!(nodes[slot as usize], node);
+        let hash = self.hasher.hash_one(node);
+        match self.table.find_mut(hash, |&s| nodes[s as usize] == node) {
+            Some(s) => *s = slot,
+            None => {
+                let hasher = &self.hasher;
+                self.table
+                    .insert_unique(hash, slot, |&s| hasher.hash_one(nodes[s as usize]));
+            }
+        }
+    }
+
+    fn remove(&mut self, nodes: &[Node], node: Node) {
+        let hash = self.hasher.hash_one(node);
+        if let Ok(entry) = self.table.find_entry(hash, |&s| nodes[s as usize] == node) {
+            entry.remove();
+        }
+    }
+}
+
 /// The incremental trend state of one window (see the module documentation).
 pub struct TrendIndex {
     config: TrendConfig,
@@ -167,7 +206,7 @@ pub struct TrendIndex {
     /// Slots freed in earlier epochs (a slot is never reused in the epoch that freed it).
     free: Vec<Slot>,
     freed_now: Vec<Slot>,
-    by_node: Map<Node, Slot>,
+    by_node: SlotByNode,
     /// Present articles by published minute (live or not).
     by_minute: BTreeMap<i64, Vec<Slot>>,
     tokens: Tokens,
@@ -175,8 +214,9 @@ pub struct TrendIndex {
     /// the label. One vector per round: a round reads the labels of the round before at random
     /// slots, and a vector of one round's labels stays in cache where all rounds' would not.
     labels: Vec<Vec<Slot>>,
-    /// Lower bound of the winner's vote margin, per round and slot (unused for round 1).
-    slack: Vec<Vec<i16>>,
+    /// Lower bound of the winner's vote margin, per round and slot (unused for round 1),
+    /// capped at `i8::MAX`: a lower bound still, and a byte per slot and round.
+    slack: Vec<Vec<i8>>,
     /// Final label → live members (most clusters are one article: held inline).
     clusters: DenseMap<Slot, SmallVec<[Slot; 4]>>,
     /// Emitted `trends` rows by trend name (see [`TrendIndex::materialize`]).
@@ -193,6 +233,9 @@ pub struct TrendIndex {
     texts: Packed<String>,
     /// Per slot: similarity neighbours (live articles), sorted and delta-encoded.
     adj: AdjacencyLists,
+    /// Near-duplicate neighbours of the slots that have any (a subset of `adj`, sorted): few
+    /// articles have one, so not a field of every article.
+    dups: Map<Slot, Box<[Slot]>>,
     role: Vec<u8>,
     stamp: Vec<u32>,
     stamp_now: u32,
@@ -260,10 +303,17 @@ fn insert_sorted(list: &mut Vec<Slot>, x: Slot) {
     }
 }
 
-/// Keeps the slots of `list` for which `keep` holds (a new list only if one goes).
-fn retain_slots(list: &mut Box<[Slot]>, keep: impl Fn(Slot) -> bool) {
+/// Keeps the near-duplicates of `s` for which `keep` holds (a new list only if one goes, no
+/// entry once none is left).
+fn retain_dups(dups: &mut Map<Slot, Box<[Slot]>>, s: Slot, keep: impl Fn(Slot) -> bool) {
+    let Some(list) = dups.get_mut(&s) else {
+        return;
+    };
     if !list.iter().all(|x| keep(*x)) {
         *list = list.iter().copied().filter(|x| keep(*x)).collect();
+        if list.is_empty() {
+            dups.remove(&s);
+        }
     }
 }
 
@@ -283,7 +333,7 @@ impl TrendIndex {
             articles: Vec::new(),
             free: Vec::new(),
             freed_now: Vec::new(),
-            by_node: Map::default(),
+            by_node: SlotByNode::default(),
             by_minute: BTreeMap::new(),
             tokens: Tokens::default(),
             labels: vec![Vec::new(); rounds],
@@ -296,6 +346,7 @@ impl TrendIndex {
             toks: Packed::default(),
             texts: Packed::default(),
             adj: AdjacencyLists::default(),
+            dups: Map::default(),
             role: Vec::new(),
             stamp: Vec::new(),
             stamp_now: 0,
@@ -399,13 +450,13 @@ impl TrendIndex {
         net.retain(|x| x.2 != 0);
         // Removals first, so that a replaced article frees its node before the new one arrives.
         for (node, doc, _) in net.iter().filter(|x| x.2 < 0) {
-            let Some(&s) = self.by_node.get(node) else {
+            let Some(s) = self.by_node.get(&self.nodes, *node) else {
                 continue;
             };
             if self.doc(s) != doc.as_ref() {
                 continue;
             }
-            self.by_node.remove(node);
+            self.by_node.remove(&self.nodes, *node);
             let minute = minute_of(doc.published_at);
             if let Some(list) = self.by_minute.get_mut(&minute) {
                 if let Some(i) = list.iter().position(|x| *x == s) {
@@ -438,7 +489,6 @@ impl TrendIndex {
                 id_len: doc.as_ref().id_len(),
                 published_at: doc.published_at,
                 live: false,
-                dup: Box::default(),
                 story: node,
                 row: (0, 0),
                 has_row: false,
@@ -466,7 +516,7 @@ impl TrendIndex {
             self.nodes[s as usize] = node;
             self.toks.set(s, &ids);
             self.texts.set(s, doc.as_ref().text());
-            self.by_node.insert(node, s);
+            self.by_node.insert(&self.nodes, node, s);
             self.by_minute.entry(minute).or_default().push(s);
             if live {
                 ch.entering.push(s);
@@ -543,7 +593,7 @@ impl TrendIndex {
             let s = ch.leaving[i];
             let a = self.art_mut(s);
             a.live = false;
-            a.dup = Box::default();
+            self.dups.remove(&s);
             for &t in self.toks.get(s) {
                 remove_sorted(&mut self.tokens.postings[t as usize], s);
             }
@@ -563,12 +613,9 @@ impl TrendIndex {
         bereaved.sort_unstable();
         bereaved.dedup();
         for m in bereaved {
-            let (role, articles) = (&self.role, &mut self.articles);
+            let role = &self.role;
             self.adj.retain(m, |x| role[x as usize] != LEAVING);
-            let a = articles[m as usize]
-                .as_mut()
-                .expect("a slot in use holds an article");
-            retain_slots(&mut a.dup, |x| role[x as usize] != LEAVING);
+            retain_dups(&mut self.dups, m, |x| role[x as usize] != LEAVING);
         }
         for i in 0..ch.entering.len() {
             let s = ch.entering[i];
@@ -632,10 +679,7 @@ impl TrendIndex {
                 kept
             });
             if lost {
-                let art = self.articles[a as usize]
-                    .as_mut()
-                    .expect("a slot in use holds an article");
-                retain_slots(&mut art.dup, |b| stamp[b as usize] == now);
+                retain_dups(&mut self.dups, a, |b| stamp[b as usize] == now);
             }
         }
         let sim = self.config.similarity;
@@ -733,15 +777,12 @@ impl TrendIndex {
         add.clear();
         add.extend(bucket.iter().map(|y| *y & !DUP));
         self.adj.insert_sorted(x, add);
-        let art = self.articles[x as usize]
-            .as_mut()
-            .expect("a slot in use holds an article");
         if bucket.iter().any(|y| *y & DUP != 0) {
-            let mut dup = std::mem::take(&mut art.dup).into_vec();
+            let mut dup = self.dups.remove(&x).unwrap_or_default().into_vec();
             dup.extend(bucket.iter().filter(|y| **y & DUP != 0).map(|y| *y & !DUP));
             dup.sort_unstable();
             dup.dedup();
-            art.dup = dup.into_boxed_slice();
+            self.dups.insert(x, dup.into_boxed_slice());
         }
     }
 
@@ -816,7 +857,7 @@ impl TrendIndex {
 
     /// The exact vote of `n` in `round` (≥ 2) from the labels of `round − 1`: the winner (most
     /// votes, ties to the smallest node and slot) and its margin over the next label.
-    fn vote(&self, n: Slot, round: usize, tally: &mut Tally) -> (Slot, i16) {
+    fn vote(&self, n: Slot, round: usize, tally: &mut Tally) -> (Slot, i8) {
         if tally.count.len() < self.nodes.len() {
             tally.count.resize(self.nodes.len(), 0);
         }
@@ -845,7 +886,7 @@ impl TrendIndex {
                 second_n = c;
             }
         }
-        let margin = (best_n - second_n).min(i16::MAX as u32) as i16;
+        let margin = (best_n - second_n).min(i8::MAX as u32) as i8;
         (best, margin)
     }
 
@@ -860,7 +901,7 @@ impl TrendIndex {
         best
     }
 
-    fn set_label(&mut self, s: Slot, round: usize, label: Slot, slack: i16) {
+    fn set_label(&mut self, s: Slot, round: usize, label: Slot, slack: i8) {
         self.labels[round - 1][s as usize] = label;
         self.slack[round - 1][s as usize] = slack;
     }
@@ -987,7 +1028,7 @@ impl TrendIndex {
                 } else if t.slack <= 0 {
                     self.vote(t.n, round, &mut tally)
                 } else {
-                    (t.before, t.slack.min(i32::from(i16::MAX)) as i16)
+                    (t.before, t.slack.min(i32::from(i8::MAX)) as i8)
                 };
                 self.set_label(t.n, round, label, slack);
                 if label != t.before {
@@ -1073,7 +1114,7 @@ impl TrendIndex {
             let mut i = 0;
             while i < component.len() {
                 let s = component[i];
-                for &m in self.art(s).dup.iter() {
+                for &m in self.dups.get(&s).map_or(&[][..], |d| &d[..]) {
                     if visited.insert(m) {
                         component.push(m);
                     }
@@ -1159,8 +1200,8 @@ impl TrendIndex {
         for &s in &ch.leaving {
             if self
                 .by_node
-                .get(&self.nodes[s as usize])
-                .is_none_or(|x| *x != s)
+                .get(&self.nodes, self.nodes[s as usize])
+                .is_none_or(|x| x != s)
             {
                 self.articles[s as usize] = None;
                 self.toks.clear(s);
