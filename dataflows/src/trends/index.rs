@@ -42,8 +42,9 @@ type Set<K> = HashSet<K, StateHasher>;
 
 /// One article present under the replace rule (live or outside the window).
 struct Article {
-    /// Where the source and the external id end in the article's text (in `texts`).
-    source_len: u32,
+    /// The article's source (in `sources`), and where its external id ends in its text (in
+    /// `texts`).
+    source: u32,
     id_len: u32,
     published_at: TimestampMs,
     live: bool,
@@ -77,7 +78,8 @@ impl Article {
 
 /// An emitted `trends` row as the index keeps it, one per live trend: the representative's
 /// slot (its title is the headline), the interned keywords inline, and the numbers, the
-/// counts as `u32` (each is at most the number of slots). 72 bytes.
+/// counts as `u32` (each is at most the number of slots; the rising score is a function of
+/// two of them). 64 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Emitted {
     rep: Slot,
@@ -87,7 +89,6 @@ struct Emitted {
     counts: [u32; 5],
     first_published_at: TimestampMs,
     last_published_at: TimestampMs,
-    rising_score: i64,
 }
 
 impl Emitted {
@@ -110,7 +111,6 @@ impl Emitted {
             ],
             first_published_at: c.first_published_at,
             last_published_at: c.last_published_at,
-            rising_score: c.rising_score,
         }
     }
 
@@ -128,7 +128,7 @@ impl Emitted {
             last_published_at: self.last_published_at,
             articles_1h: a1h,
             articles_24h: a24h,
-            rising_score: self.rising_score,
+            rising_score: super::rising_score(a1h as i64, a24h as i64),
         }
     }
 }
@@ -155,6 +155,57 @@ impl Tokens {
 
     fn df(&self, t: u32) -> u64 {
         self.postings[t as usize].len() as u64
+    }
+}
+
+/// The source names of the articles present, each held once with the number of articles
+/// that name it (an article keeps the id); an id whose last article left is reused.
+#[derive(Default)]
+struct Sources {
+    ids: Map<Box<str>, u32>,
+    names: Vec<Box<str>>,
+    articles: Vec<u32>,
+    free: Vec<u32>,
+}
+
+impl Sources {
+    /// The id of `name`, counting one more article that names it.
+    fn acquire(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            self.articles[id as usize] += 1;
+            return id;
+        }
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.names[id as usize] = name.into();
+                self.articles[id as usize] = 1;
+                id
+            }
+            None => {
+                self.names.push(name.into());
+                self.articles.push(1);
+                u32::try_from(self.names.len() - 1).expect("under 2^32 sources")
+            }
+        };
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    /// One article fewer names source `id`.
+    fn release(&mut self, id: u32) {
+        let n = &mut self.articles[id as usize];
+        *n = n
+            .checked_sub(1)
+            .expect("a source is released once per article");
+        if *n == 0 {
+            let name = std::mem::take(&mut self.names[id as usize]);
+            self.ids.remove(&name);
+            self.free.push(id);
+        }
+    }
+
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
     }
 }
 
@@ -229,8 +280,10 @@ pub struct TrendIndex {
     /// Per slot: the article's interned distinct tokens, sorted by id. Kept beside the
     /// articles so that checking a pair reads only these.
     toks: Packed<Vec<u32>>,
-    /// Per slot: the article's source, external id and title, one after another.
+    /// Per slot: the article's external id and title, one after the other.
     texts: Packed<String>,
+    /// The sources of the articles present, each once.
+    sources: Sources,
     /// Per slot: similarity neighbours (live articles), sorted and delta-encoded.
     adj: AdjacencyLists,
     /// Near-duplicate neighbours of the slots that have any (a subset of `adj`, sorted): few
@@ -345,6 +398,7 @@ impl TrendIndex {
             nodes: Vec::new(),
             toks: Packed::default(),
             texts: Packed::default(),
+            sources: Sources::default(),
             adj: AdjacencyLists::default(),
             dups: Map::default(),
             role: Vec::new(),
@@ -357,6 +411,16 @@ impl TrendIndex {
             scratch: Vec::new(),
             scratch_add: Vec::new(),
         }
+    }
+
+    /// Empties slot `s` (its article was removed); it is reused after this epoch.
+    fn free_slot(&mut self, s: Slot) {
+        if let Some(a) = self.articles[s as usize].take() {
+            self.sources.release(a.source);
+        }
+        self.toks.clear(s);
+        self.texts.clear(s);
+        self.freed_now.push(s);
     }
 
     fn art(&self, s: Slot) -> &Article {
@@ -391,7 +455,12 @@ impl TrendIndex {
     /// The document of the article in slot `s`.
     fn doc(&self, s: Slot) -> DocRef<'_> {
         let a = self.art(s);
-        DocRef::from_parts(self.texts.get(s), a.source_len, a.id_len, a.published_at)
+        DocRef::from_parts(
+            self.sources.name(a.source),
+            self.texts.get(s),
+            a.id_len,
+            a.published_at,
+        )
     }
 
     fn label(&self, s: Slot, round: usize) -> Slot {
@@ -469,10 +538,7 @@ impl TrendIndex {
             if self.art(s).live {
                 ch.leaving.push(s);
             } else {
-                self.articles[s as usize] = None;
-                self.toks.clear(s);
-                self.texts.clear(s);
-                self.freed_now.push(s);
+                self.free_slot(s);
             }
         }
         for (node, doc, _) in net.into_iter().filter(|x| x.2 > 0) {
@@ -485,7 +551,7 @@ impl TrendIndex {
             let minute = minute_of(doc.published_at);
             let live = self.live_at(minute);
             let article = Article {
-                source_len: doc.as_ref().source_len(),
+                source: self.sources.acquire(doc.source()),
                 id_len: doc.as_ref().id_len(),
                 published_at: doc.published_at,
                 live: false,
@@ -515,7 +581,7 @@ impl TrendIndex {
             };
             self.nodes[s as usize] = node;
             self.toks.set(s, &ids);
-            self.texts.set(s, doc.as_ref().text());
+            self.texts.set(s, doc.as_ref().rest());
             self.by_node.insert(&self.nodes, node, s);
             self.by_minute.entry(minute).or_default().push(s);
             if live {
@@ -1203,10 +1269,7 @@ impl TrendIndex {
                 .get(&self.nodes, self.nodes[s as usize])
                 .is_none_or(|x| x != s)
             {
-                self.articles[s as usize] = None;
-                self.toks.clear(s);
-                self.texts.clear(s);
-                self.freed_now.push(s);
+                self.free_slot(s);
             }
         }
         out
@@ -1278,11 +1341,34 @@ mod tests {
     #[test]
     fn an_article_slot_stays_small() {
         assert_eq!(std::mem::size_of::<Doc>(), 32);
-        assert_eq!(std::mem::size_of::<Emitted>(), 72);
+        assert_eq!(std::mem::size_of::<Emitted>(), 64);
         assert!(
-            std::mem::size_of::<Option<Article>>() <= 80,
+            std::mem::size_of::<Option<Article>>() <= 48,
             "{} bytes",
             std::mem::size_of::<Option<Article>>()
         );
+    }
+
+    /// A source is held once while any article names it; its id is reused once none does.
+    #[test]
+    fn sources_are_held_once_while_named() {
+        let mut sources = Sources::default();
+        let a = sources.acquire("nationalbulletin-example.com");
+        let b = sources.acquire("other.example");
+        assert_eq!(sources.acquire("nationalbulletin-example.com"), a);
+        assert_ne!(a, b);
+        assert_eq!(
+            (sources.name(a), sources.name(b)),
+            ("nationalbulletin-example.com", "other.example")
+        );
+        sources.release(a);
+        assert_eq!(sources.name(a), "nationalbulletin-example.com");
+        sources.release(a);
+        assert_eq!(sources.ids.len(), 1);
+        let c = sources.acquire("third.example");
+        assert_eq!(c, a, "the freed id is reused");
+        assert_eq!(sources.name(c), "third.example");
+        assert_eq!(sources.name(b), "other.example");
+        assert_eq!(sources.acquire("nationalbulletin-example.com"), 2);
     }
 }

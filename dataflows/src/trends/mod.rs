@@ -103,6 +103,12 @@ pub fn recency(wm_minute: i64, minute: i64) -> Recency {
     }
 }
 
+/// A trend's rising score from its articles in the last hour and in the last 24 hours: the
+/// rate of the last hour over the average hourly rate of the 23 hours before, as millionths.
+pub fn rising_score(articles_1h: i64, articles_24h: i64) -> i64 {
+    (articles_1h + 1) * 23_000_000 / (articles_24h - articles_1h + 23)
+}
+
 /// The minute of a timestamp.
 pub fn minute_of(ts: TimestampMs) -> i64 {
     ts.div_euclid(MINUTE_MS)
@@ -137,9 +143,10 @@ impl Doc {
 
     /// The document's parts, borrowed.
     pub fn as_ref(&self) -> DocRef<'_> {
+        let (source, rest) = self.text.split_at(self.source_len as usize);
         DocRef {
-            text: &self.text,
-            source_len: self.source_len,
+            source,
+            rest,
             id_len: self.id_len,
             published_at: self.published_at,
         }
@@ -172,37 +179,33 @@ impl Doc {
 /// articles in one buffer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DocRef<'a> {
-    /// The source, the external id and the title, one after another.
-    text: &'a str,
-    source_len: u32,
+    source: &'a str,
+    /// The external id and the title, one after the other.
+    rest: &'a str,
     id_len: u32,
     pub published_at: TimestampMs,
 }
 
 impl<'a> DocRef<'a> {
-    /// A document whose `text` is its source (`source_len` bytes), external id (`id_len`
-    /// bytes) and title, one after another, as [`DocRef::text`] gives them.
+    /// A document of `source` whose `rest` is its external id (`id_len` bytes) then its
+    /// title, as [`DocRef::rest`] gives them.
     pub fn from_parts(
-        text: &'a str,
-        source_len: u32,
+        source: &'a str,
+        rest: &'a str,
         id_len: u32,
         published_at: TimestampMs,
     ) -> DocRef<'a> {
         DocRef {
-            text,
-            source_len,
+            source,
+            rest,
             id_len,
             published_at,
         }
     }
 
-    /// The source, the external id and the title, one after another.
-    pub fn text(&self) -> &'a str {
-        self.text
-    }
-
-    pub fn source_len(&self) -> u32 {
-        self.source_len
+    /// The external id and the title, one after the other.
+    pub fn rest(&self) -> &'a str {
+        self.rest
     }
 
     pub fn id_len(&self) -> u32 {
@@ -210,16 +213,15 @@ impl<'a> DocRef<'a> {
     }
 
     pub fn source(&self) -> &'a str {
-        &self.text[..self.source_len as usize]
+        self.source
     }
 
     pub fn external_id(&self) -> &'a str {
-        let start = self.source_len as usize;
-        &self.text[start..start + self.id_len as usize]
+        &self.rest[..self.id_len as usize]
     }
 
     pub fn title(&self) -> &'a str {
-        &self.text[(self.source_len + self.id_len) as usize..]
+        &self.rest[self.id_len as usize..]
     }
 
     /// Orders by identity: source, then external id.
@@ -524,7 +526,7 @@ pub fn trend_summary<'w, W: Eq + std::hash::Hash + 'w>(
         .filter(|m| m.recency == Recency::Hour)
         .count() as i64;
     let a24h = members.iter().filter(|m| m.recency >= Recency::Day).count() as i64;
-    let rising_score = (a1h + 1) * 23_000_000 / (a24h - a1h + 23);
+    let rising_score = rising_score(a1h, a24h);
     Some(TrendSummary {
         rep,
         keywords,
