@@ -60,17 +60,75 @@ impl<P: Serialize + DeserializeOwned + PartialEq + 'static> Keep<P> for Serializ
 
 /// The records of one identity, each with its multiplicity (a duplicate delivery counts once
 /// in the rule, but must be retracted as often as it was added), payloads as [`Keep`] keeps
-/// them. The usual one record is kept inline, in the state map's entry.
+/// them. The usual one record is kept inline, in the state map's entry (40 bytes for a
+/// [`BlobRef`]: a `SmallVec` would add a capacity word).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidates<S> {
-    records: SmallVec<[(Record<S>, isize); 1]>,
+    records: Held<(Record<S>, isize)>,
 }
 
 impl<S> Default for Candidates<S> {
     fn default() -> Self {
         Candidates {
-            records: SmallVec::new(),
+            records: Held::None,
         }
+    }
+}
+
+/// None, one or several items; several are at least two (so that equal contents are equal).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum Held<T> {
+    #[default]
+    None,
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> Held<T> {
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Held::None => &[],
+            Held::One(x) => std::slice::from_ref(x),
+            Held::Many(v) => v,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        match self {
+            Held::None => &mut [],
+            Held::One(x) => std::slice::from_mut(x),
+            Held::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        *self = match std::mem::take(self) {
+            Held::None => Held::One(item),
+            Held::One(x) => Held::Many(vec![x, item]),
+            Held::Many(mut v) => {
+                v.push(item);
+                Held::Many(v)
+            }
+        };
+    }
+
+    /// Removes the item at `i`; the last one takes its place.
+    fn swap_remove(&mut self, i: usize) {
+        *self = match std::mem::take(self) {
+            Held::None => panic!("no item {i} to remove"),
+            Held::One(_) => {
+                assert_eq!(i, 0, "one item held");
+                Held::None
+            }
+            Held::Many(mut v) => {
+                v.swap_remove(i);
+                if v.len() == 1 {
+                    Held::One(v.pop().expect("one item left"))
+                } else {
+                    Held::Many(v)
+                }
+            }
+        };
     }
 }
 
@@ -84,7 +142,7 @@ impl<S: Clone + PartialEq> Candidates<S> {
         keep: &mut K,
     ) -> Option<S> {
         let mut found = None;
-        for (i, (r, _)) in self.records.iter().enumerate() {
+        for (i, (r, _)) in self.records.as_slice().iter().enumerate() {
             let same = r.seq == record.seq
                 && r.version == record.version
                 && match (&r.change, &record.change) {
@@ -101,8 +159,9 @@ impl<S: Clone + PartialEq> Candidates<S> {
         }
         match found {
             Some(i) => {
-                self.records[i].1 += diff;
-                if self.records[i].1 == 0 {
+                let n = &mut self.records.as_mut_slice()[i].1;
+                *n += diff;
+                if *n == 0 {
                     self.records.swap_remove(i);
                 }
                 None
@@ -131,7 +190,13 @@ impl<S: Clone + PartialEq> Candidates<S> {
 
     /// The current payload under the replace rule, as kept.
     pub fn current(&self) -> Option<&S> {
-        current(self.records.iter().filter(|(_, n)| *n > 0).map(|(r, _)| r))
+        current(
+            self.records
+                .as_slice()
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(r, _)| r),
+        )
     }
 }
 
@@ -220,6 +285,12 @@ mod tests {
         assert!(c.update(&rec(3, 1, up("c2")), 1, &mut keep).is_some());
         c.update(&rec(3, 1, up("c")), -2, &mut keep);
         assert_eq!(current(&c, &mut keep).as_deref(), Some("c2"));
+    }
+
+    /// One record (the usual case) is held in the entry without a capacity word.
+    #[test]
+    fn one_blob_record_takes_forty_bytes() {
+        assert_eq!(std::mem::size_of::<Candidates<BlobRef>>(), 40);
     }
 
     #[test]

@@ -293,9 +293,9 @@ pub struct TrendIndex {
     stamp: Vec<u32>,
     stamp_now: u32,
     shared: Vec<u32>,
-    touch_stamp: Vec<u32>,
+    /// Per slot: its place in the current round's touched list, or [`UNTOUCHED`] (reset for
+    /// the touched slots after each round).
     touch_pos: Vec<u32>,
-    touch_now: u32,
     /// Working space for rewriting neighbour lists.
     scratch: Vec<Slot>,
     scratch_add: Vec<Slot>,
@@ -304,6 +304,9 @@ pub struct TrendIndex {
 /// A new neighbour marked as a near-duplicate edge while new edges are grouped by end (slots
 /// stay below 2^31).
 const DUP: u32 = 1 << 31;
+
+/// A slot not in the current round's touched list (see `touch_pos`).
+const UNTOUCHED: u32 = u32::MAX;
 
 const SURVIVOR: u8 = 0;
 const ENTERING: u8 = 1;
@@ -405,9 +408,7 @@ impl TrendIndex {
             stamp: Vec::new(),
             stamp_now: 0,
             shared: Vec::new(),
-            touch_stamp: Vec::new(),
             touch_pos: Vec::new(),
-            touch_now: 0,
             scratch: Vec::new(),
             scratch_add: Vec::new(),
         }
@@ -448,7 +449,6 @@ impl TrendIndex {
         reserve_gently(&mut self.role, 1);
         reserve_gently(&mut self.stamp, 1);
         reserve_gently(&mut self.shared, 1);
-        reserve_gently(&mut self.touch_stamp, 1);
         reserve_gently(&mut self.touch_pos, 1);
     }
 
@@ -574,8 +574,7 @@ impl TrendIndex {
                     self.role.push(SURVIVOR);
                     self.stamp.push(0);
                     self.shared.push(0);
-                    self.touch_stamp.push(0);
-                    self.touch_pos.push(0);
+                    self.touch_pos.push(UNTOUCHED);
                     (self.articles.len() - 1) as Slot
                 }
             };
@@ -978,10 +977,9 @@ impl TrendIndex {
         if self.role[i] != SURVIVOR {
             return;
         }
-        let t = if self.touch_stamp[i] == self.touch_now {
+        let t = if self.touch_pos[i] != UNTOUCHED {
             self.touch_pos[i] as usize
         } else {
-            self.touch_stamp[i] = self.touch_now;
             self.touch_pos[i] = touched.len() as u32;
             touched.push(Touch {
                 n,
@@ -1020,11 +1018,10 @@ impl TrendIndex {
         }
     }
 
-    fn next_touch(&mut self) {
-        self.touch_now = self.touch_now.wrapping_add(1);
-        if self.touch_now == 0 {
-            self.touch_stamp.iter_mut().for_each(|x| *x = 0);
-            self.touch_now = 1;
+    /// Empties the touched list of a round, marking its slots untouched again.
+    fn untouch(&mut self, touched: &mut Vec<Touch>) {
+        for t in touched.drain(..) {
+            self.touch_pos[t.n as usize] = UNTOUCHED;
         }
     }
 
@@ -1039,8 +1036,7 @@ impl TrendIndex {
         let mut tally = Tally::default();
         let mut touched: Vec<Touch> = Vec::new();
         for round in 1..=self.rounds {
-            self.next_touch();
-            touched.clear();
+            self.untouch(&mut touched);
             let prev_old: Map<Slot, Slot> = if ch.survivor_edges_removed {
                 prev.iter().copied().collect()
             } else {
@@ -1112,6 +1108,7 @@ impl TrendIndex {
             }
             prev = cur;
         }
+        self.untouch(&mut touched);
         for &(s, old) in &prev {
             ch.dirty_labels.insert(old);
             ch.dirty_labels.insert(self.label(s, self.rounds));
