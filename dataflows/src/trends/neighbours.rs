@@ -94,13 +94,9 @@ impl AdjacencyLists {
         if add.is_empty() {
             return;
         }
-        let out = &mut self.slots;
+        let mut out = std::mem::take(&mut self.slots);
         out.clear();
-        let mut old = Neighbours {
-            bytes: self.lists.get(slot),
-        }
-        .iter()
-        .peekable();
+        let mut old = self.get(slot).iter().peekable();
         let mut new = add.iter().copied().peekable();
         loop {
             let next = match (old.peek(), new.peek()) {
@@ -120,21 +116,16 @@ impl AdjacencyLists {
                 }
             }
         }
-        encode(out, &mut self.bytes);
-        self.lists.set(slot, &self.bytes);
+        self.set(slot, out);
     }
 
     /// Keeps the slots of `slot`'s list for which `keep` holds; returns whether any was
     /// dropped.
     pub fn retain(&mut self, slot: Slot, mut keep: impl FnMut(Slot) -> bool) -> bool {
-        let out = &mut self.slots;
+        let mut out = std::mem::take(&mut self.slots);
         out.clear();
         let mut dropped = false;
-        for s in (Neighbours {
-            bytes: self.lists.get(slot),
-        })
-        .iter()
-        {
+        for s in self.get(slot).iter() {
             if keep(s) {
                 out.push(s);
             } else {
@@ -142,10 +133,19 @@ impl AdjacencyLists {
             }
         }
         if dropped {
-            encode(out, &mut self.bytes);
-            self.lists.set(slot, &self.bytes);
+            self.set(slot, out);
+        } else {
+            self.slots = out;
         }
         dropped
+    }
+
+    /// Makes `slots` (strictly increasing) the list of `slot`, and keeps the vector as
+    /// working space.
+    fn set(&mut self, slot: Slot, slots: Vec<Slot>) {
+        encode(&slots, &mut self.bytes);
+        self.lists.set(slot, &self.bytes);
+        self.slots = slots;
     }
 }
 

@@ -11,9 +11,14 @@
 /// vector's unused half stays in RSS. Growing by an eighth copies each item ~8 times over the
 /// vector's life instead of ~2.
 pub fn reserve_gently<T>(v: &mut Vec<T>, additional: usize) {
-    if v.capacity() - v.len() < additional {
-        v.reserve_exact(additional.max(v.capacity() / 8).max(16));
+    if let Some(n) = gentle_growth(v.len(), v.capacity(), additional) {
+        v.reserve_exact(n);
     }
+}
+
+/// How much [`reserve_gently`] reserves for a buffer of `len` items in `capacity`, if any.
+fn gentle_growth(len: usize, capacity: usize, additional: usize) -> Option<usize> {
+    (capacity - len < additional).then(|| additional.max(capacity / 8).max(16))
 }
 
 /// A growable buffer of items (a `String` of text, a `Vec` of numbers).
@@ -38,8 +43,8 @@ impl Buffer for String {
         self.len()
     }
     fn reserve(&mut self, additional: usize) {
-        if self.capacity() - self.len() < additional {
-            self.reserve_exact(additional.max(self.capacity() / 8).max(16));
+        if let Some(n) = gentle_growth(self.len(), self.capacity(), additional) {
+            self.reserve_exact(n);
         }
     }
     fn value_len(value: &str) -> usize {
