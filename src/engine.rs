@@ -220,24 +220,16 @@ where
             let by_partition = source.by_partition();
             let source_origin = source.origin();
             while let Some(messages) = source.next_epoch()? {
-                let mut by_origin: BTreeMap<String, u64> = BTreeMap::new();
-                for m in &messages {
-                    let origin = m.topic.as_deref().unwrap_or(&source_origin);
-                    match by_origin.get_mut(origin) {
-                        Some(n) => *n += 1,
-                        None => {
-                            by_origin.insert(origin.to_string(), 1);
-                        }
-                    }
-                }
+                let by_origin = count_by_origin(&messages, &source_origin);
                 let info = Output::Info(epoch, source.epoch_info(), by_origin);
                 cuts.cut();
                 if info_tx.send(info).is_err() {
                     return Ok(());
                 }
-                let mut shares: Vec<Vec<RawMessage>> =
-                    (0..worker_txs.len()).map(|_| Vec::new()).collect();
-                let n = shares.len();
+                let n = worker_txs.len();
+                let mut shares: Vec<Vec<RawMessage>> = (0..n)
+                    .map(|_| Vec::with_capacity(messages.len().div_ceil(n)))
+                    .collect();
                 for (i, m) in messages.into_iter().enumerate() {
                     let w = if by_partition {
                         m.partition.unsigned_abs() as usize % n
@@ -386,6 +378,25 @@ fn snapshot_rows<'scope>(
         )
 }
 
+/// Messages per origin (topic, or `source_origin` for messages without one), counted by runs
+/// of one origin: a file's epoch is one run, a Kafka epoch a few per topic.
+fn count_by_origin(messages: &[RawMessage], source_origin: &str) -> BTreeMap<String, u64> {
+    fn origin<'a>(m: &'a RawMessage, source_origin: &'a str) -> &'a str {
+        m.topic.as_deref().unwrap_or(source_origin)
+    }
+    let mut by_origin: BTreeMap<String, u64> = BTreeMap::new();
+    for run in messages.chunk_by(|a, b| origin(a, source_origin) == origin(b, source_origin)) {
+        let o = origin(&run[0], source_origin);
+        match by_origin.get_mut(o) {
+            Some(n) => *n += run.len() as u64,
+            None => {
+                by_origin.insert(o.to_string(), run.len() as u64);
+            }
+        }
+    }
+    by_origin
+}
+
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError<E> {
@@ -397,4 +408,35 @@ pub enum EngineError<E> {
     Panic(&'static str),
     #[error("sink: {0}")]
     Sink(E),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(topic: Option<&str>) -> RawMessage {
+        RawMessage {
+            kind: None,
+            key: None,
+            payload: None,
+            seq: 0,
+            partition: 0,
+            topic: topic.map(Arc::from),
+        }
+    }
+
+    #[test]
+    fn messages_are_counted_by_origin_across_runs() {
+        let messages: Vec<RawMessage> = [Some("a"), Some("a"), None, Some("b"), Some("a"), None]
+            .into_iter()
+            .map(message)
+            .collect();
+        let counts = count_by_origin(&messages, "file.jsonl");
+        let expected: BTreeMap<String, u64> = [("a", 3), ("b", 1), ("file.jsonl", 2)]
+            .into_iter()
+            .map(|(o, n)| (o.to_string(), n))
+            .collect();
+        assert_eq!(counts, expected);
+        assert!(count_by_origin(&[], "file.jsonl").is_empty());
+    }
 }

@@ -211,14 +211,18 @@ impl Decoder {
                 },
             ));
         }
-        std::str::from_utf8(bytes).map_err(|e| {
-            err(
-                "$",
-                Problem::NotUtf8 {
-                    offset: e.valid_up_to(),
-                },
-            )
-        })
+        // The vectorised check first (most payloads are valid); std's only for the offset.
+        match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => Ok(text),
+            Err(_) => std::str::from_utf8(bytes).map_err(|e| {
+                err(
+                    "$",
+                    Problem::NotUtf8 {
+                        offset: e.valid_up_to(),
+                    },
+                )
+            }),
+        }
     }
 }
 
