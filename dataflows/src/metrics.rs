@@ -11,10 +11,11 @@ use crate::event::{
     day_of, CollectorResult, Day, Micros, Positions, Record, Scores, SentimentLabel, Text,
     TimestampMs,
 };
-use crate::keyed::{keyed_fold, Stash, StateHasher};
+use crate::keyed::{keyed_fold, StateHasher};
 use crate::output::Row;
 use crate::upsert::upsert;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
 
 /// `metric_facts`: one row per current collector result.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -204,12 +205,11 @@ impl DailyDelta {
     }
 }
 
-/// The star-schema rows of one current collector result (everything but the aggregates). The
-/// rows copy the result's short strings (inline [`Text`]) and share its long ones: no
-/// allocation per field.
-pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
-    let mut rows = Vec::with_capacity(4 + 2 * r.competitors.len());
-    rows.push(Row::MetricFact(Box::new(MetricFact {
+/// The star-schema rows of one current collector result (everything but the aggregates), each
+/// handed to `emit`. The rows copy the result's short strings (inline [`Text`]) and share its
+/// long ones: no allocation per field.
+pub fn star_rows(id: &Text, r: &CollectorResult, mut emit: impl FnMut(Row)) {
+    emit(Row::MetricFact(Box::new(MetricFact {
         id: id.clone(),
         customer_id: r.customer_id.clone(),
         brand_id: r.brand_id.clone(),
@@ -220,7 +220,7 @@ pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
         created_at: r.created_at,
         version: r.version,
     })));
-    rows.push(Row::CollectorResult(CollectorResultRow {
+    emit(Row::CollectorResult(CollectorResultRow {
         id: id.clone(),
         brand_name: r.brand_name.clone(),
         created_at: r.created_at,
@@ -239,7 +239,7 @@ pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
             positions: s.positions.clone(),
             best_position: s.best_position(),
         };
-        rows.push(match competitor {
+        emit(match competitor {
             None => Row::BrandMetric(score_row),
             Some(_) => Row::CompetitorMetric(score_row),
         });
@@ -250,7 +250,7 @@ pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
                 label: sent.label,
                 score: sent.score,
             };
-            rows.push(match competitor {
+            emit(match competitor {
                 None => Row::BrandSentiment(sent_row),
                 Some(_) => Row::CompetitorSentiment(sent_row),
             });
@@ -260,7 +260,6 @@ pub fn star_rows(id: &Text, r: &CollectorResult) -> Vec<Row> {
     for c in &r.competitors {
         push_scores(Some((&c.competitor_id, &c.name)), &c.scores);
     }
-    rows
 }
 
 /// One epoch's daily contributions on one worker, combined per group. A result's groups share
@@ -346,45 +345,70 @@ impl DailyGroups {
     }
 }
 
-/// Each completed time's daily contributions of the current results, combined per group on
-/// this worker (no exchange): one [`DailyDelta`] per group touched, empty changes dropped.
-fn daily_deltas<'scope, T>(
-    current: VecCollection<'scope, T, (Text, std::sync::Arc<CollectorResult>)>,
-) -> VecCollection<'scope, T, (DailyKey, DailyDelta)>
+/// The current results → their star-schema rows, sent as each result arrives, and each
+/// completed time's daily contributions, combined per group on this worker (no exchange): one
+/// [`DailyDelta`] per group touched, empty changes dropped. One pass over each result while it
+/// is in cache, and no copy of the stream for a second reader.
+#[allow(clippy::type_complexity)]
+fn star_and_daily<'scope, T>(
+    current: VecCollection<'scope, T, (Text, Arc<CollectorResult>)>,
+) -> (
+    VecCollection<'scope, T, Row>,
+    VecCollection<'scope, T, (DailyKey, DailyDelta)>,
+)
 where
     T: Timestamp + TotalOrder,
 {
     use differential_dataflow::AsCollection;
+    use std::collections::BTreeMap;
     use timely::container::CapacityContainerBuilder;
     use timely::dataflow::channels::pact::Pipeline;
-    use timely::dataflow::operators::Operator;
-    current
-        .inner
-        .unary_frontier::<CapacityContainerBuilder<Vec<_>>, _, _, _>(
-            Pipeline,
-            "DailyDeltas",
-            |_, _| {
-                let mut stash = Stash::<T, (Text, std::sync::Arc<CollectorResult>)>::default();
-                move |(input, frontier), output| {
-                    input.for_each(|cap, data| stash.absorb(&cap, data));
-                    stash.complete_batches(frontier, |cap, batches| {
-                        let mut groups = DailyGroups::default();
-                        for ((_, r), _, diff) in batches.iter().flatten() {
-                            groups.add(r, *diff as i64);
-                        }
-                        let t = cap.time().clone();
-                        output.session(&cap).give_iterator(
-                            groups
-                                .table
-                                .into_iter()
-                                .filter(|(_, d)| !d.is_empty())
-                                .map(|kd| (kd, t.clone(), 1)),
-                        );
-                    });
+    use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+    use timely::dataflow::operators::generic::OutputBuilder;
+    use timely::dataflow::operators::Capability;
+
+    let mut builder = OperatorBuilder::new("StarAndDaily".to_owned(), current.inner.scope());
+    let mut input = builder.new_input(current.inner, Pipeline);
+    let (rows_out, rows) = builder.new_output();
+    let (daily_out, daily) = builder.new_output();
+    let mut rows_out =
+        OutputBuilder::<_, CapacityContainerBuilder<Vec<(Row, T, isize)>>>::from(rows_out);
+    let mut daily_out = OutputBuilder::<
+        _,
+        CapacityContainerBuilder<Vec<((DailyKey, DailyDelta), T, isize)>>,
+    >::from(daily_out);
+    builder.build(move |_initial| {
+        // Each open time's groups, with a capability to send them once the time completes.
+        let mut open: BTreeMap<T, (Capability<T>, DailyGroups)> = BTreeMap::new();
+        move |frontiers| {
+            let mut rows_session = rows_out.activate();
+            input.for_each(|cap, data| {
+                let mut session = rows_session.session(&cap);
+                for ((id, r), t, diff) in data.drain(..) {
+                    let (_, groups) = open
+                        .entry(t.clone())
+                        .or_insert_with(|| (cap.delayed(&t, 1), DailyGroups::default()));
+                    groups.add(&r, diff as i64);
+                    star_rows(&id, &r, |row| session.give((row, t.clone(), diff)));
                 }
-            },
-        )
-        .as_collection()
+            });
+            let mut daily_session = daily_out.activate();
+            while let Some(entry) = open.first_entry() {
+                if frontiers[0].less_equal(entry.key()) {
+                    break;
+                }
+                let (t, (cap, groups)) = entry.remove_entry();
+                daily_session.session(&cap).give_iterator(
+                    groups
+                        .table
+                        .into_iter()
+                        .filter(|(_, d)| !d.is_empty())
+                        .map(|kd| (kd, t.clone(), 1)),
+                );
+            }
+        }
+    });
+    (rows.as_collection(), daily.as_collection())
 }
 
 /// Builds the metrics graph: collector-result records keyed by `id` → every metrics table, as
@@ -401,9 +425,9 @@ where
     // Shared payloads (from the decoder on): the replace rule's output and the rows built from
     // it clone a pointer, not the answer.
     let current = upsert(records, Serialized::new(answers));
-    let star = current.clone().flat_map(|(id, r)| star_rows(&id, &r));
+    let (star, deltas) = star_and_daily(current);
     let daily = keyed_fold(
-        daily_deltas(current),
+        deltas,
         "DailyAggregates",
         |key: &DailyKey, state: &mut DailyState, updates, output| {
             let before = state.agg.clone();
