@@ -191,11 +191,26 @@ fn group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)
     hash_order(updates, |((k, _), _)| k, |k| k.hashed().into())
 }
 
+/// Keys folded per activation of a [`keyed_fold`]: after this many, the operator yields and
+/// asks to be scheduled again, so that the operators after it take the outputs while the values
+/// they point to (just read by the fold) are still in cache, instead of after a whole epoch.
+const KEYS_PER_ACTIVATION: usize = 1024;
+
+/// A completed time's updates in [`keyed_fold`], grouped by key, folded a slice of keys at a
+/// time; its capability holds the time open downstream until the last key is folded.
+struct Folding<T: Timestamp, K, V> {
+    cap: Capability<T>,
+    updates: Vec<Update<K, V>>,
+    order: Vec<(u64, u32)>,
+    /// Position in `order` of the next key to fold.
+    next: usize,
+}
+
 /// For each key, `fold(key, state, updates, output)` sees the key's updates of one completed
 /// time (times in order) and pushes the output changes at that time. Updates arrive as sent,
 /// not consolidated (the same value may come twice, or with opposite signs), so `fold` must
 /// treat them linearly (sums) or idempotently (sets). A state equal to `S::default()` after
-/// `fold` is dropped.
+/// `fold` is dropped. A time's keys are folded [`KEYS_PER_ACTIVATION`] at a time.
 pub fn keyed_fold<'scope, T, K, V, S, O, F>(
     input: VecCollection<'scope, T, (K, V)>,
     name: &str,
@@ -210,21 +225,38 @@ where
     F: FnMut(&K, &mut S, Group<'_, K, V>, &mut Vec<(O, isize)>) + 'static,
 {
     let exchange = Exchange::new(|((k, _), _, _): &((K, V), T, isize)| k.hashed().into());
+    let scope = input.inner.scope();
     input
         .inner
-        .unary_frontier(exchange, name, move |_capability, _info| {
+        .unary_frontier(exchange, name, move |_capability, info| {
+            let activator = scope.activator_for(info.address);
             let mut stash = Stash::<T, (K, V)>::default();
             let mut state: DenseMap<K, S> = DenseMap::default();
             let empty = S::default();
             let mut out: Vec<(O, isize)> = Vec::new();
+            let mut folding: std::collections::VecDeque<Folding<T, K, V>> = Default::default();
             move |(input, frontier), output| {
                 input.for_each(|cap, data| stash.absorb(&cap, data));
                 stash.complete(frontier, |cap, updates| {
+                    folding.push_back(Folding {
+                        cap,
+                        order: group_order(&updates),
+                        updates,
+                        next: 0,
+                    });
+                });
+                let mut keys = 0;
+                while let Some(work) = folding.front_mut() {
+                    let Folding {
+                        cap,
+                        updates,
+                        order,
+                        next,
+                    } = work;
                     let time = cap.time().clone();
-                    let order = group_order(&updates);
-                    let mut session = output.session(&cap);
-                    let mut start = 0;
-                    while start < order.len() {
+                    let mut session = output.session(&*cap);
+                    while *next < order.len() && keys < KEYS_PER_ACTIVATION {
+                        let start = *next;
                         let key = &updates[order[start].1 as usize].0 .0;
                         let end = start
                             + order[start..]
@@ -232,14 +264,21 @@ where
                                 .take_while(|(_, i)| &updates[*i as usize].0 .0 == key)
                                 .count();
                         let group = Group {
-                            updates: &updates,
+                            updates,
                             order: &order[start..end],
                         };
                         state.update(key, &empty, |s| fold(key, s, group, &mut out));
                         session.give_iterator(out.drain(..).map(|(o, r)| (o, time.clone(), r)));
-                        start = end;
+                        *next = end;
+                        keys += 1;
                     }
-                });
+                    drop(session);
+                    if work.next < work.order.len() {
+                        activator.activate();
+                        break;
+                    }
+                    folding.pop_front();
+                }
             }
         })
         .as_collection()
