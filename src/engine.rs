@@ -258,7 +258,21 @@ where
     let mut watermark_updates: HashMap<u64, Vec<(i64, i64)>> = HashMap::new();
     let mut watermark: BTreeMap<i64, i64> = BTreeMap::new();
     let mut ledger = TrendLedger::new(options.graph.trends.window_ms);
-    for message in out_rx {
+    loop {
+        let message = match out_rx.try_recv() {
+            Ok(m) => m,
+            Err(mpsc::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Empty) => {
+                // No epoch cut and not yet complete: the engine is about to idle.
+                if pending.is_empty() && rows.is_empty() {
+                    crate::snapshot::release_row_vecs();
+                }
+                match out_rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                }
+            }
+        };
         match message {
             Output::Watermark(updates) => {
                 for (wm, t, d) in updates {

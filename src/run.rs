@@ -242,7 +242,8 @@ pub fn run_into_with<S: crate::sources::Source + 'static>(
 
 /// Frees committed snapshots on a thread of its own: a backfill epoch's snapshot holds
 /// millions of strings and takes ~0.1 s to free, which would otherwise delay the next epoch's
-/// commit. At most two wait, so memory stays bounded.
+/// commit. At most two wait, so memory stays bounded. Their tables' emptied vectors go back
+/// to the snapshot assembler (`snapshot::recycle`).
 struct Freer(Option<std::sync::mpsc::SyncSender<Snapshot>>);
 
 impl Freer {
@@ -250,7 +251,7 @@ impl Freer {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Snapshot>(2);
         let spawned = std::thread::Builder::new()
             .name("trendflow-free".into())
-            .spawn(move || rx.into_iter().for_each(drop));
+            .spawn(move || rx.into_iter().for_each(crate::snapshot::recycle));
         Freer(spawned.ok().map(|_| tx))
     }
 

@@ -65,6 +65,86 @@ impl TableChanges {
     }
 }
 
+/// Emptied row vectors of committed snapshots, kept for the next snapshots' tables while
+/// epochs keep coming: a backfill epoch's table vectors are tens of MB each, and fresh ones
+/// were faulted in page by page every epoch (a third of a cold load's page faults). Bounded
+/// to two snapshots' worth, and given back to the allocator when the engine goes idle.
+#[derive(Debug, Default)]
+struct RowVecs {
+    /// Whether vectors given back are kept (an epoch is being assembled).
+    open: bool,
+    free: Vec<Vec<Row>>,
+}
+
+/// Row vectors kept at most.
+const KEPT_ROW_VECS: usize = 2 * Table::ALL.len();
+
+impl RowVecs {
+    /// An empty vector for `n` rows: the smallest kept one that holds them, else a new one.
+    fn take(&mut self, n: usize) -> Vec<Row> {
+        self.open = true;
+        let best = self
+            .free
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= n)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
+        match best {
+            Some(i) => self.free.swap_remove(i),
+            None => Vec::with_capacity(n),
+        }
+    }
+
+    /// Keeps an emptied vector, if epochs are coming and fewer than the bound are kept.
+    fn give_back(&mut self, rows: Vec<Row>) {
+        debug_assert!(rows.is_empty());
+        if self.open && rows.capacity() > 0 && self.free.len() < KEPT_ROW_VECS {
+            self.free.push(rows);
+        }
+    }
+
+    /// Stops keeping vectors and hands over those kept, to be freed.
+    fn close(&mut self) -> Vec<Vec<Row>> {
+        self.open = false;
+        std::mem::take(&mut self.free)
+    }
+}
+
+static ROW_VECS: std::sync::Mutex<RowVecs> = std::sync::Mutex::new(RowVecs {
+    open: false,
+    free: Vec::new(),
+});
+
+fn row_vecs() -> std::sync::MutexGuard<'static, RowVecs> {
+    ROW_VECS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn row_vec(n: usize) -> Vec<Row> {
+    if n == 0 {
+        return Vec::new();
+    }
+    row_vecs().take(n)
+}
+
+/// Frees a committed snapshot's rows, keeping its tables' vectors for the next snapshots while
+/// epochs keep coming.
+pub fn recycle(snapshot: Snapshot) {
+    for (_, changes) in snapshot.tables {
+        let mut rows = changes.upserts;
+        rows.clear();
+        row_vecs().give_back(rows);
+    }
+}
+
+/// Gives the kept row vectors back to the allocator (the engine has no epoch in flight).
+pub fn release_row_vecs() {
+    let kept = row_vecs().close();
+    drop(kept);
+}
+
 /// One committed epoch.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -127,7 +207,7 @@ impl Snapshot {
             }
         }
         // Second pass, moving the rows: new keys and replacements apart, each in arrival order.
-        let mut upserts: Vec<Vec<Row>> = sizes.iter().map(|n| Vec::with_capacity(*n)).collect();
+        let mut upserts: Vec<Vec<Row>> = sizes.iter().map(|n| row_vec(*n)).collect();
         let mut replacing: Vec<Vec<Row>> = (0..TABLES).map(|_| Vec::new()).collect();
         let mut delta: [Option<i64>; TABLES] = [None; TABLES];
         for (row, _, diff) in shares.into_iter().flatten() {
@@ -210,6 +290,31 @@ mod tests {
             version,
             raw_answer: None,
         })
+    }
+
+    #[test]
+    fn row_vectors_are_reused_while_open_and_let_go_when_closed() {
+        let mut vecs = RowVecs::default();
+        // Closed (no epoch assembled yet): a vector given back is not kept.
+        vecs.give_back(Vec::with_capacity(1000));
+        assert!(vecs.free.is_empty());
+        let big = vecs.take(1000);
+        let at = big.as_ptr();
+        vecs.give_back(Vec::with_capacity(10));
+        vecs.give_back(big);
+        // The smallest kept vector that holds the rows, else a new one.
+        assert_eq!(vecs.take(5).capacity(), 10);
+        assert!(vecs.take(2000).capacity() >= 2000);
+        let reused = vecs.take(800);
+        assert_eq!(reused.as_ptr(), at);
+        assert!(vecs.free.is_empty());
+        for _ in 0..KEPT_ROW_VECS + 3 {
+            vecs.give_back(Vec::with_capacity(1));
+        }
+        assert_eq!(vecs.free.len(), KEPT_ROW_VECS);
+        assert_eq!(vecs.close().len(), KEPT_ROW_VECS);
+        vecs.give_back(Vec::with_capacity(1));
+        assert!(vecs.free.is_empty());
     }
 
     #[test]
