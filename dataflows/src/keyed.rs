@@ -191,6 +191,32 @@ fn group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)
     hash_order(updates, |((k, _), _)| k, |k| k.hashed().into())
 }
 
+/// [`group_order`] with the groups in the order of their first update's arrival: a key with
+/// one update (most, in a backfill) is folded in arrival order, so the payloads it reads, made
+/// one after another by the decoder, are read one after another too, not at random.
+fn arrival_group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)> {
+    let order = group_order(updates);
+    // (first arrival, start, end) of each group in `order`.
+    let mut groups: Vec<(u32, u32, u32)> = Vec::new();
+    let mut start = 0;
+    while start < order.len() {
+        let key = &updates[order[start].1 as usize].0 .0;
+        let end = start
+            + order[start..]
+                .iter()
+                .take_while(|(_, i)| &updates[*i as usize].0 .0 == key)
+                .count();
+        let first = order[start..end].iter().map(|p| p.1).min().unwrap_or(0);
+        groups.push((first, index(start), index(end)));
+        start = end;
+    }
+    groups.sort_unstable();
+    groups
+        .into_iter()
+        .flat_map(|(_, start, end)| order[start as usize..end as usize].iter().copied())
+        .collect()
+}
+
 /// Keys folded per activation of a [`keyed_fold`]: after this many, the operator yields and
 /// asks to be scheduled again, so that the operators after it take the outputs while the values
 /// they point to (just read by the fold) are still in cache, instead of after a whole epoch.
@@ -240,7 +266,7 @@ where
                 stash.complete(frontier, |cap, updates| {
                     folding.push_back(Folding {
                         cap,
-                        order: group_order(&updates),
+                        order: arrival_group_order(&updates),
                         updates,
                         next: 0,
                     });
