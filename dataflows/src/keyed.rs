@@ -448,6 +448,39 @@ mod tests {
     }
 
     #[test]
+    fn arrival_group_order_keeps_keys_whole_in_order_of_first_arrival() {
+        let mut rng = StdRng::seed_from_u64(6);
+        for _ in 0..200 {
+            let n = rng.gen_range(0..300u32);
+            let updates: Vec<Update<Colliding, u32>> = (0..n)
+                .map(|i| ((Colliding(rng.gen_range(0..40), rng.gen_range(0..4)), i), 1))
+                .collect();
+            let order = arrival_group_order(&updates);
+            let indices: Vec<u32> = order.iter().map(|(_, i)| *i).collect();
+            // Every update once; each key one run, its updates in arrival order; the runs in
+            // the order of their keys' first arrival.
+            let mut seen = indices.clone();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..n).collect::<Vec<u32>>());
+            let key = |i: &u32| updates[*i as usize].0 .0.clone();
+            let runs: Vec<&[u32]> = indices.chunk_by(|a, b| key(a) == key(b)).collect();
+            let distinct: std::collections::BTreeSet<Colliding> = indices.iter().map(key).collect();
+            assert_eq!(runs.len(), distinct.len(), "a key split over two runs");
+            for run in &runs {
+                assert!(
+                    run.windows(2).all(|w| w[0] < w[1]),
+                    "a key's updates out of order"
+                );
+            }
+            let firsts: Vec<u32> = runs.iter().map(|r| r[0]).collect();
+            assert!(
+                firsts.windows(2).all(|w| w[0] < w[1]),
+                "keys not in arrival order"
+            );
+        }
+    }
+
+    #[test]
     fn cancel_retracted_long_runs_of_one_value() {
         let mut batches: Vec<Batch<Colliding, u64>> = vec![(0..1000)
             .map(|i| {
