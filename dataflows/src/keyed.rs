@@ -191,23 +191,32 @@ fn group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)
     hash_order(updates, |((k, _), _)| k, |k| k.hashed().into())
 }
 
+/// The end of the run of `order` from `start` whose updates have `start`'s key.
+fn key_run_end<K: PartialEq, V>(
+    updates: &[Update<K, V>],
+    order: &[(u64, u32)],
+    start: usize,
+) -> usize {
+    let key = &updates[order[start].1 as usize].0 .0;
+    start
+        + order[start..]
+            .iter()
+            .take_while(|(_, i)| &updates[*i as usize].0 .0 == key)
+            .count()
+}
+
 /// [`group_order`] with the groups in the order of their first update's arrival: a key with
 /// one update (most, in a backfill) is folded in arrival order, so the payloads it reads, made
 /// one after another by the decoder, are read one after another too, not at random.
 fn arrival_group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)> {
     let order = group_order(updates);
-    // (first arrival, start, end) of each group in `order`.
+    // (first arrival, start, end) of each group in `order`; a group lists its updates in
+    // arrival order, so its first is its earliest.
     let mut groups: Vec<(u32, u32, u32)> = Vec::new();
     let mut start = 0;
     while start < order.len() {
-        let key = &updates[order[start].1 as usize].0 .0;
-        let end = start
-            + order[start..]
-                .iter()
-                .take_while(|(_, i)| &updates[*i as usize].0 .0 == key)
-                .count();
-        let first = order[start..end].iter().map(|p| p.1).min().unwrap_or(0);
-        groups.push((first, index(start), index(end)));
+        let end = key_run_end(updates, &order, start);
+        groups.push((order[start].1, index(start), index(end)));
         start = end;
     }
     groups.sort_unstable();
@@ -284,11 +293,7 @@ where
                     while *next < order.len() && keys < KEYS_PER_ACTIVATION {
                         let start = *next;
                         let key = &updates[order[start].1 as usize].0 .0;
-                        let end = start
-                            + order[start..]
-                                .iter()
-                                .take_while(|(_, i)| &updates[*i as usize].0 .0 == key)
-                                .count();
+                        let end = key_run_end(updates, order, start);
                         let group = Group {
                             updates,
                             order: &order[start..end],
@@ -424,14 +429,25 @@ mod tests {
         assert_eq!(plain[0].len(), 2);
     }
 
+    /// Up to 300 updates (value = arrival index) over `hashes` × 4 keys, 4 to a hash.
+    fn colliding_updates(rng: &mut StdRng, hashes: u8) -> (u32, Vec<Update<Colliding, u32>>) {
+        let n = rng.gen_range(0..300u32);
+        let updates = (0..n)
+            .map(|i| {
+                (
+                    (Colliding(rng.gen_range(0..hashes), rng.gen_range(0..4)), i),
+                    1,
+                )
+            })
+            .collect();
+        (n, updates)
+    }
+
     #[test]
     fn group_order_makes_each_key_one_run_even_when_hashes_collide() {
         let mut rng = StdRng::seed_from_u64(5);
         for _ in 0..200 {
-            let n = rng.gen_range(0..300u32);
-            let updates: Vec<Update<Colliding, u32>> = (0..n)
-                .map(|i| ((Colliding(rng.gen_range(0..5), rng.gen_range(0..4)), i), 1))
-                .collect();
+            let (n, updates) = colliding_updates(&mut rng, 5);
             let order = group_order(&updates);
             let keys: Vec<Colliding> = order
                 .iter()
@@ -451,10 +467,7 @@ mod tests {
     fn arrival_group_order_keeps_keys_whole_in_order_of_first_arrival() {
         let mut rng = StdRng::seed_from_u64(6);
         for _ in 0..200 {
-            let n = rng.gen_range(0..300u32);
-            let updates: Vec<Update<Colliding, u32>> = (0..n)
-                .map(|i| ((Colliding(rng.gen_range(0..40), rng.gen_range(0..4)), i), 1))
-                .collect();
+            let (n, updates) = colliding_updates(&mut rng, 40);
             let order = arrival_group_order(&updates);
             let indices: Vec<u32> = order.iter().map(|(_, i)| *i).collect();
             // Every update once; each key one run, its updates in arrival order; the runs in
