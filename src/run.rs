@@ -199,29 +199,27 @@ pub fn run_into_with<S: crate::sources::Source + 'static>(
 ) -> Result<(engine::RunStats, u64), String> {
     let base_epoch = sinks.iter().map(|s| s.last_epoch()).max().unwrap_or(0);
     let mut last_epoch = base_epoch;
-    let freer = Freer::spawn();
-    let stats = engine::run(options, source, |mut snapshot| -> Result<(), SinkError> {
+    let stats = engine::run(options, source, |snapshot| -> Result<(), SinkError> {
         if snapshot.replay {
             // Rebuilt state the sinks already hold: not committed, not numbered.
             snapshot.epoch = last_epoch;
-            observe(&snapshot)?;
+            observe(snapshot)?;
             for sink in sinks.iter_mut() {
-                sink.restore(&snapshot)?;
+                sink.restore(snapshot)?;
             }
             if let Some(t) = telemetry {
-                t.replayed(&snapshot);
+                t.replayed(snapshot);
             }
-            freer.free(snapshot);
             return Ok(());
         }
         snapshot.epoch = last_epoch + 1;
-        observe(&snapshot)?;
+        observe(snapshot)?;
         let started = Instant::now();
         for sink in sinks.iter_mut() {
-            commit_with_retry(sink.as_mut(), &snapshot, telemetry)?;
+            commit_with_retry(sink.as_mut(), snapshot, telemetry)?;
         }
         if let Some(t) = telemetry {
-            t.committed(&snapshot, started.elapsed());
+            t.committed(snapshot, started.elapsed());
         }
         last_epoch = snapshot.epoch;
         tracing::debug!(
@@ -230,7 +228,6 @@ pub fn run_into_with<S: crate::sources::Source + 'static>(
             rows_changed = ?snapshot.rows_changed(),
             "snapshot committed"
         );
-        freer.free(snapshot);
         Ok(())
     })
     .map_err(|e| e.to_string())?;
@@ -238,29 +235,6 @@ pub fn run_into_with<S: crate::sources::Source + 'static>(
         sink.finish().map_err(|e| e.to_string())?;
     }
     Ok((stats, last_epoch))
-}
-
-/// Frees committed snapshots on a thread of its own: a backfill epoch's snapshot holds
-/// millions of strings and takes ~0.1 s to free, which would otherwise delay the next epoch's
-/// commit. At most two wait, so memory stays bounded. Their tables' emptied vectors go back
-/// to the snapshot assembler (`snapshot::recycle`).
-struct Freer(Option<std::sync::mpsc::SyncSender<Snapshot>>);
-
-impl Freer {
-    fn spawn() -> Freer {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Snapshot>(2);
-        let spawned = std::thread::Builder::new()
-            .name("trendflow-free".into())
-            .spawn(move || rx.into_iter().for_each(crate::snapshot::recycle));
-        Freer(spawned.ok().map(|_| tx))
-    }
-
-    fn free(&self, snapshot: Snapshot) {
-        if let Some(tx) = &self.0 {
-            // If the thread is gone, the snapshot comes back and is freed here.
-            let _ = tx.send(snapshot);
-        }
-    }
 }
 
 /// The tables the closing summary reads, kept as the run goes.
@@ -676,7 +650,7 @@ fn run_articles(args: &ClusterArgs) -> Result<(MemorySink, engine::RunStats), St
     )
     .map_err(|e| format!("--input {}: {e}", args.input.display()))?;
     let mut memory = MemorySink::default();
-    let stats = engine::run(&options, source, |snapshot| memory.commit(&snapshot))
+    let stats = engine::run(&options, source, |snapshot| memory.commit(snapshot))
         .map_err(|e| e.to_string())?;
     if stats.rejected > 0 {
         eprintln!(
