@@ -12,7 +12,7 @@ use dataflows::event::Event;
 use dataflows::output::Row;
 use dataflows::trends::ledger::TrendLedger;
 
-use crate::snapshot::{DeadLetter, RowBatch, Snapshot};
+use crate::snapshot::{DeadLetter, RowBatch, RowVecPool, Snapshot};
 use crate::sources::{EpochInfo, InFlight, RawMessage, Source};
 use crate::spill::FileBlobs;
 
@@ -101,21 +101,21 @@ fn next_epoch(rx: &Receiver<WorkerInput>) -> Option<(u64, Vec<RawMessage>)> {
 /// Frees committed snapshots on a thread of its own: a backfill epoch's snapshot holds
 /// millions of strings and takes ~0.1 s to free, which would otherwise delay the next epoch's
 /// commit. At most two wait, so memory stays bounded. Their tables' emptied vectors go back
-/// to the snapshot assembler (`snapshot::recycle`). Once none waits, it asks the workers, who
+/// to the snapshot assembler (`RowVecPool::recycle`). Once none waits, it asks the workers, who
 /// allocated the rows, to give the freed pages back (`WorkerInput::Release`).
 struct Freer(Option<SyncSender<Snapshot>>);
 
 impl Freer {
     /// `workers` is the source thread's: it goes when the source ends, so the workers' inputs
     /// close whatever this thread is doing.
-    fn spawn(workers: Weak<Vec<SyncSender<WorkerInput>>>) -> Freer {
+    fn spawn(workers: Weak<Vec<SyncSender<WorkerInput>>>, vecs: RowVecPool) -> Freer {
         let (tx, rx) = mpsc::sync_channel::<Snapshot>(2);
         let spawned = std::thread::Builder::new()
             .name("trendflow-free".into())
             .spawn(move || {
                 let mut next = rx.recv().ok();
                 while let Some(snapshot) = next {
-                    crate::snapshot::recycle(snapshot);
+                    vecs.recycle(snapshot);
                     next = match rx.try_recv() {
                         Ok(snapshot) => Some(snapshot),
                         Err(mpsc::TryRecvError::Disconnected) => None,
@@ -184,7 +184,8 @@ where
         worker_rxs.push(Some(rx));
     }
     let worker_txs = Arc::new(worker_txs);
-    let freer = Freer::spawn(Arc::downgrade(&worker_txs));
+    let row_vecs = RowVecPool::default();
+    let freer = Freer::spawn(Arc::downgrade(&worker_txs), row_vecs.clone());
     let worker_rxs = Arc::new(Mutex::new(worker_rxs));
     let stores: Vec<Option<Box<dyn BlobStore>>> = options
         .answers
@@ -322,7 +323,7 @@ where
             Err(mpsc::TryRecvError::Empty) => {
                 // No epoch cut and not yet complete: the engine is about to idle.
                 if pending.is_empty() && rows.is_empty() {
-                    crate::snapshot::release_row_vecs();
+                    row_vecs.release();
                 }
                 match out_rx.recv() {
                     Ok(m) => m,
@@ -379,7 +380,7 @@ where
                         .chain(history.deletes.into_iter().map(|r| (r, epoch, -1)))
                         .collect(),
                 );
-                let mut snapshot = Snapshot::from_shares(epoch, shares);
+                let mut snapshot = Snapshot::from_shares_in(epoch, shares, &row_vecs);
                 snapshot.watermark = wm;
                 snapshot.events_in = counts.events_in;
                 snapshot.rejected = counts.rejected;
@@ -537,7 +538,7 @@ mod tests {
     fn the_freer_asks_idle_workers_to_release_and_never_keeps_their_inputs_open() {
         let (txs, rxs): (Vec<_>, Vec<_>) = (0..2).map(|_| mpsc::sync_channel(2)).unzip();
         let txs = Arc::new(txs);
-        let freer = Freer::spawn(Arc::downgrade(&txs));
+        let freer = Freer::spawn(Arc::downgrade(&txs), RowVecPool::default());
         freer.free(Snapshot::default());
         for rx in &rxs {
             let got = rx.recv_timeout(Duration::from_secs(10));

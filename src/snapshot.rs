@@ -1,6 +1,7 @@
 //! A snapshot: the consolidated changes of one completed epoch, ready for the sinks to commit.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use dataflows::keyed::StateHasher;
 use dataflows::output::{Row, RowKey, Table};
@@ -111,38 +112,39 @@ impl RowVecs {
     }
 }
 
-static ROW_VECS: std::sync::Mutex<RowVecs> = std::sync::Mutex::new(RowVecs {
-    open: false,
-    free: Vec::new(),
-});
+/// The engine's [`RowVecs`], shared by the thread that assembles snapshots (takes vectors)
+/// and the one that frees them (gives them back).
+#[derive(Clone, Debug, Default)]
+pub struct RowVecPool(Arc<Mutex<RowVecs>>);
 
-fn row_vecs() -> std::sync::MutexGuard<'static, RowVecs> {
-    ROW_VECS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn row_vec(n: usize) -> Vec<Row> {
-    if n == 0 {
-        return Vec::new();
+impl RowVecPool {
+    fn lock(&self) -> MutexGuard<'_, RowVecs> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    row_vecs().take(n)
-}
 
-/// Frees a committed snapshot's rows, keeping its tables' vectors for the next snapshots while
-/// epochs keep coming.
-pub fn recycle(snapshot: Snapshot) {
-    for (_, changes) in snapshot.tables {
-        let mut rows = changes.upserts;
-        rows.clear();
-        row_vecs().give_back(rows);
+    fn take(&self, n: usize) -> Vec<Row> {
+        if n == 0 {
+            return Vec::new();
+        }
+        self.lock().take(n)
     }
-}
 
-/// Gives the kept row vectors back to the allocator (the engine has no epoch in flight).
-pub fn release_row_vecs() {
-    let kept = row_vecs().close();
-    drop(kept);
+    /// Frees a committed snapshot's rows, keeping its tables' vectors for the next snapshots
+    /// while epochs keep coming.
+    pub fn recycle(&self, snapshot: Snapshot) {
+        for (_, changes) in snapshot.tables {
+            let mut rows = changes.upserts;
+            rows.clear();
+            self.lock().give_back(rows);
+        }
+    }
+
+    /// Gives the kept vectors back to the allocator (the engine has no epoch in flight).
+    pub fn release(&self) {
+        let kept = self.lock().close();
+        // Freed outside the lock.
+        drop(kept);
+    }
 }
 
 /// One committed epoch.
@@ -187,6 +189,11 @@ impl Snapshot {
     /// row removed and written again in the same epoch is a replacement, even when the two
     /// rows are equal (workers cancel those before, see `keyed::cancel_retracted`).
     pub fn from_shares(epoch: u64, shares: Vec<RowBatch>) -> Snapshot {
+        Snapshot::from_shares_in(epoch, shares, &RowVecPool::default())
+    }
+
+    /// [`Snapshot::from_shares`] with the tables' vectors taken from `pool`.
+    pub fn from_shares_in(epoch: u64, shares: Vec<RowBatch>, pool: &RowVecPool) -> Snapshot {
         const TABLES: usize = Table::ALL.len();
         // First pass, by reference: each table's size, and the keys of removed rows, each
         // marked once a row of the same key is written again (a replacement); the unmarked
@@ -207,7 +214,7 @@ impl Snapshot {
             }
         }
         // Second pass, moving the rows: new keys and replacements apart, each in arrival order.
-        let mut upserts: Vec<Vec<Row>> = sizes.iter().map(|n| row_vec(*n)).collect();
+        let mut upserts: Vec<Vec<Row>> = sizes.iter().map(|n| pool.take(*n)).collect();
         let mut replacing: Vec<Vec<Row>> = (0..TABLES).map(|_| Vec::new()).collect();
         let mut delta: [Option<i64>; TABLES] = [None; TABLES];
         for (row, _, diff) in shares.into_iter().flatten() {
