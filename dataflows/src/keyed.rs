@@ -207,8 +207,11 @@ fn key_run_end<K: PartialEq, V>(
 
 /// [`group_order`] with the groups in the order of their first update's arrival: a key with
 /// one update (most, in a backfill) is folded in arrival order, so the payloads it reads, made
-/// one after another by the decoder, are read one after another too, not at random.
-fn arrival_group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u64, u32)> {
+/// one after another by the decoder, are read one after another too, not at random. Returns
+/// the order and where each group ends in it (a key's run is found once, here).
+fn arrival_group_order<K: Hashable + Ord, V>(
+    updates: &[Update<K, V>],
+) -> (Vec<(u64, u32)>, Vec<u32>) {
     let order = group_order(updates);
     // (first arrival, start, end) of each group in `order`; a group lists its updates in
     // arrival order, so its first is its earliest.
@@ -220,10 +223,13 @@ fn arrival_group_order<K: Hashable + Ord, V>(updates: &[Update<K, V>]) -> Vec<(u
         start = end;
     }
     groups.sort_unstable();
-    groups
-        .into_iter()
-        .flat_map(|(_, start, end)| order[start as usize..end as usize].iter().copied())
-        .collect()
+    let mut arranged = Vec::with_capacity(order.len());
+    let mut ends = Vec::with_capacity(groups.len());
+    for (_, start, end) in groups {
+        arranged.extend_from_slice(&order[start as usize..end as usize]);
+        ends.push(index(arranged.len()));
+    }
+    (arranged, ends)
 }
 
 /// Keys folded per activation of a [`keyed_fold`]: after this many, the operator yields and
@@ -237,7 +243,9 @@ struct Folding<T: Timestamp, K, V> {
     cap: Capability<T>,
     updates: Vec<Update<K, V>>,
     order: Vec<(u64, u32)>,
-    /// Position in `order` of the next key to fold.
+    /// Where each key's run ends in `order`.
+    ends: Vec<u32>,
+    /// The next key to fold (an index into `ends`).
     next: usize,
 }
 
@@ -273,10 +281,12 @@ where
             move |(input, frontier), output| {
                 input.for_each(|cap, data| stash.absorb(&cap, data));
                 stash.complete(frontier, |cap, updates| {
+                    let (order, ends) = arrival_group_order(&updates);
                     folding.push_back(Folding {
                         cap,
-                        order: arrival_group_order(&updates),
                         updates,
+                        order,
+                        ends,
                         next: 0,
                     });
                 });
@@ -286,25 +296,30 @@ where
                         cap,
                         updates,
                         order,
+                        ends,
                         next,
                     } = work;
                     let time = cap.time().clone();
                     let mut session = output.session(&*cap);
-                    while *next < order.len() && keys < KEYS_PER_ACTIVATION {
-                        let start = *next;
+                    while *next < ends.len() && keys < KEYS_PER_ACTIVATION {
+                        let start = if *next == 0 {
+                            0
+                        } else {
+                            ends[*next - 1] as usize
+                        };
+                        let end = ends[*next] as usize;
                         let key = &updates[order[start].1 as usize].0 .0;
-                        let end = key_run_end(updates, order, start);
                         let group = Group {
                             updates,
                             order: &order[start..end],
                         };
                         state.update(key, &empty, |s| fold(key, s, group, &mut out));
                         session.give_iterator(out.drain(..).map(|(o, r)| (o, time.clone(), r)));
-                        *next = end;
+                        *next += 1;
                         keys += 1;
                     }
                     drop(session);
-                    if work.next < work.order.len() {
+                    if work.next < work.ends.len() {
                         activator.activate();
                         break;
                     }
@@ -468,7 +483,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(6);
         for _ in 0..200 {
             let (n, updates) = colliding_updates(&mut rng, 40);
-            let order = arrival_group_order(&updates);
+            let (order, _) = arrival_group_order(&updates);
             let indices: Vec<u32> = order.iter().map(|(_, i)| *i).collect();
             // Every update once; each key one run, its updates in arrival order; the runs in
             // the order of their keys' first arrival.
