@@ -293,9 +293,11 @@ pub struct TrendIndex {
     stamp: Vec<u32>,
     stamp_now: u32,
     shared: Vec<u32>,
-    /// Per slot: its place in the current round's touched list, or [`UNTOUCHED`] (reset for
-    /// the touched slots after each round).
+    /// Per slot: its place in round 1's touched list, or [`UNTOUCHED`] (reset for the touched
+    /// slots after the round).
     touch_pos: Vec<u32>,
+    /// The slots in the current round's (≥ 2) re-count list.
+    recount_marks: SlotBits,
     /// Working space for rewriting neighbour lists.
     scratch: Vec<Slot>,
     scratch_add: Vec<Slot>,
@@ -319,17 +321,46 @@ struct Tally {
     seen: Vec<Slot>,
 }
 
-/// A surviving node whose votes changed in the current round.
+/// A surviving node whose votes changed in round 1.
 struct Touch {
     n: Slot,
-    /// Its label in this round before the epoch.
+    /// Its label in round 1 before the epoch.
     before: Slot,
-    /// Round 1: the smallest label seen so far.
+    /// The smallest label seen so far.
     label: Slot,
-    /// Rounds ≥ 2: the lower bound of the margin, updated.
-    slack: i32,
-    /// Round 1: the smallest label lost a vote, so count again.
+    /// The smallest label lost a vote, so count again.
     recount: bool,
+}
+
+/// A set of slots, a bit each: read on every changed vote, and 100,000 slots take 12.5 KB,
+/// which stays in cache where a word per slot would not.
+#[derive(Default)]
+struct SlotBits(Vec<u64>);
+
+impl SlotBits {
+    fn contains(&self, s: Slot) -> bool {
+        self.0
+            .get(s as usize / 64)
+            .is_some_and(|w| w >> (s % 64) & 1 != 0)
+    }
+
+    /// Adds `s`; whether it was not there.
+    fn insert(&mut self, s: Slot) -> bool {
+        let i = s as usize / 64;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, 0);
+        }
+        let bit = 1u64 << (s % 64);
+        let absent = self.0[i] & bit == 0;
+        self.0[i] |= bit;
+        absent
+    }
+
+    fn remove(&mut self, s: Slot) {
+        if let Some(w) = self.0.get_mut(s as usize / 64) {
+            *w &= !(1u64 << (s % 64));
+        }
+    }
 }
 
 /// One epoch's bookkeeping of which articles changed how.
@@ -339,18 +370,17 @@ struct Changes {
     leaving: Vec<Slot>,
     /// Edge changes `(a, b, added)`, each edge once, `a < b`.
     edges: Vec<(Slot, Slot, bool)>,
-    /// Edges added between two surviving articles (a token fell under the cap).
+    /// Edges added between two surviving articles (a token fell under the cap); the same by
+    /// end, both ways round and sorted (filled once all are found); and their ends.
     added_edges: Set<(Slot, Slot)>,
+    added_by_end: Vec<(Slot, Slot)>,
+    added_ends: SlotBits,
     /// Whether an edge between two surviving articles was removed (a token rose over the cap).
     survivor_edges_removed: bool,
     /// Clusters (final labels, before or after) whose rows must be recomputed.
     dirty_labels: Set<Slot>,
     /// Trend names emitted before this epoch that it may have changed.
     old_names: Set<Node>,
-}
-
-fn edge(a: Slot, b: Slot) -> (Slot, Slot) {
-    (a.min(b), a.max(b))
 }
 
 fn insert_sorted(list: &mut Vec<Slot>, x: Slot) {
@@ -409,6 +439,7 @@ impl TrendIndex {
             stamp_now: 0,
             shared: Vec::new(),
             touch_pos: Vec::new(),
+            recount_marks: SlotBits::default(),
             scratch: Vec::new(),
             scratch_add: Vec::new(),
         }
@@ -773,10 +804,18 @@ impl TrendIndex {
                     if j >= sim.min_jaccard || dup {
                         found.push((a, b, dup));
                         ch.added_edges.insert((a, b));
+                        ch.added_ends.insert(a);
+                        ch.added_ends.insert(b);
                     }
                 }
             }
         }
+        ch.added_by_end = ch
+            .added_edges
+            .iter()
+            .flat_map(|&(a, b)| [(a, b), (b, a)])
+            .collect();
+        ch.added_by_end.sort_unstable();
         // New edges: each list is rewritten once with all of its new neighbours.
         ch.edges.extend(found.iter().map(|&(a, b, _)| (a, b, true)));
         self.add_neighbours(&found);
@@ -971,42 +1010,80 @@ impl TrendIndex {
         self.slack[round - 1][s as usize] = slack;
     }
 
-    /// One changed vote for surviving `n` in `round`: `label` gained or lost one vote.
-    fn delta(&mut self, n: Slot, round: usize, label: Slot, add: bool, touched: &mut Vec<Touch>) {
+    /// One changed vote for surviving `n` in round 1: `label` gained or lost one vote.
+    fn delta_first(&mut self, n: Slot, label: Slot, add: bool, touched: &mut Vec<Touch>) {
         let i = n as usize;
-        if self.role[i] != SURVIVOR {
-            return;
-        }
         let t = if self.touch_pos[i] != UNTOUCHED {
             self.touch_pos[i] as usize
         } else {
             self.touch_pos[i] = touched.len() as u32;
             touched.push(Touch {
                 n,
-                before: self.labels[round - 1][i],
-                label: self.labels[round - 1][i],
-                slack: i32::from(self.slack[round - 1][i]),
+                before: self.labels[0][i],
+                label: self.labels[0][i],
                 recount: false,
             });
             touched.len() - 1
         };
         let nodes = &self.nodes;
         let t = &mut touched[t];
+        // Every label has one vote: the smallest wins.
+        if add {
+            if nodes[label as usize] < nodes[t.label as usize] {
+                t.label = label;
+            }
+        } else if label == t.label {
+            t.recount = true;
+        }
+    }
+
+    /// One vote of surviving `n` in `round` moves from `lost` to `gained` (either may be none).
+    /// Round 1 goes through [`TrendIndex::delta_first`]. Rounds ≥ 2 update the lower bound of
+    /// the winner's margin in place: the winner losing a vote, or another label gaining one,
+    /// lowers it by one; the winner gaining one raises it by one. A bound that reaches
+    /// `i8::MIN` stays there (the node is re-counted whatever follows). A node whose bound is at
+    /// most zero is listed in `recount`, once.
+    fn move_vote(
+        &mut self,
+        n: Slot,
+        round: usize,
+        (lost, gained): (Option<Slot>, Option<Slot>),
+        touched: &mut Vec<Touch>,
+        recount: &mut Vec<Slot>,
+    ) {
+        let i = n as usize;
+        if self.role[i] != SURVIVOR {
+            return;
+        }
         if round == 1 {
-            // Every label has one vote: the smallest wins.
-            if add {
-                if nodes[label as usize] < nodes[t.label as usize] {
-                    t.label = label;
-                }
-            } else if label == t.label {
-                t.recount = true;
+            if let Some(l) = lost {
+                self.delta_first(n, l, false, touched);
             }
-        } else {
-            match (label == t.before, add) {
-                (true, true) => t.slack += 1,
-                (true, false) | (false, true) => t.slack -= 1,
-                (false, false) => {}
+            if let Some(l) = gained {
+                self.delta_first(n, l, true, touched);
             }
+            return;
+        }
+        let winner = self.labels[round - 1][i];
+        let mut change = 0i32;
+        if lost == Some(winner) {
+            change -= 1;
+        }
+        match gained {
+            Some(g) if g == winner => change += 1,
+            Some(_) => change -= 1,
+            None => {}
+        }
+        if change == 0 {
+            return;
+        }
+        let slack = &mut self.slack[round - 1][i];
+        if *slack != i8::MIN {
+            *slack =
+                (i32::from(*slack) + change).clamp(i32::from(i8::MIN), i32::from(i8::MAX)) as i8;
+        }
+        if *slack <= 0 && self.recount_marks.insert(n) {
+            recount.push(n);
         }
     }
 
@@ -1035,6 +1112,7 @@ impl TrendIndex {
         let mut prev: Vec<(Slot, Slot)> = Vec::new();
         let mut tally = Tally::default();
         let mut touched: Vec<Touch> = Vec::new();
+        let mut recount: Vec<Slot> = Vec::new();
         for round in 1..=self.rounds {
             self.untouch(&mut touched);
             let prev_old: Map<Slot, Slot> = if ch.survivor_edges_removed {
@@ -1056,46 +1134,65 @@ impl TrendIndex {
                             .copied()
                             .unwrap_or_else(|| self.label(m, round - 1))
                     };
-                    self.delta(n, round, l, added, &mut touched);
+                    let change = if added {
+                        (None, Some(l))
+                    } else {
+                        (Some(l), None)
+                    };
+                    self.move_vote(n, round, change, &mut touched, &mut recount);
                 }
             }
             for &(m, old) in &prev {
-                let new = self.label(m, round - 1);
-                self.delta(m, round, old, false, &mut touched);
-                self.delta(m, round, new, true, &mut touched);
+                let change = (Some(old), Some(self.label(m, round - 1)));
+                self.move_vote(m, round, change, &mut touched, &mut recount);
+                // Edges added this epoch counted `m`'s new label above: they are skipped,
+                // walking `m`'s added neighbours (sorted) beside its list.
+                let added = if ch.added_ends.contains(m) {
+                    let by_end = &ch.added_by_end;
+                    &by_end
+                        [by_end.partition_point(|e| e.0 < m)..by_end.partition_point(|e| e.0 <= m)]
+                } else {
+                    &[][..]
+                };
+                let mut added = added.iter().map(|e| e.1).peekable();
                 let mut adj = std::mem::take(&mut self.scratch);
                 self.adj.get(m).decode_into(&mut adj);
                 for &n in &adj {
-                    if self.role[n as usize] != SURVIVOR
-                        || (!ch.added_edges.is_empty() && ch.added_edges.contains(&edge(n, m)))
-                    {
+                    while added.next_if(|&a| a < n).is_some() {}
+                    if added.next_if_eq(&n).is_some() {
                         continue;
                     }
-                    self.delta(n, round, old, false, &mut touched);
-                    self.delta(n, round, new, true, &mut touched);
+                    self.move_vote(n, round, change, &mut touched, &mut recount);
                 }
                 self.scratch = adj;
             }
             let mut cur = Vec::new();
-            for t in &touched {
-                let (label, slack) = if round == 1 {
-                    (
-                        if t.recount {
-                            self.vote_first(t.n)
-                        } else {
-                            t.label
-                        },
-                        0,
-                    )
-                } else if t.slack <= 0 {
-                    self.vote(t.n, round, &mut tally)
-                } else {
-                    (t.before, t.slack.min(i32::from(i8::MAX)) as i8)
-                };
-                self.set_label(t.n, round, label, slack);
-                if label != t.before {
-                    cur.push((t.n, t.before));
+            if round == 1 {
+                for t in &touched {
+                    let label = if t.recount {
+                        self.vote_first(t.n)
+                    } else {
+                        t.label
+                    };
+                    self.set_label(t.n, round, label, 0);
+                    if label != t.before {
+                        cur.push((t.n, t.before));
+                    }
                 }
+            } else {
+                for &n in &recount {
+                    self.recount_marks.remove(n);
+                    if self.slack[round - 1][n as usize] > 0 {
+                        continue;
+                    }
+                    let before = self.labels[round - 1][n as usize];
+                    let (label, slack) = self.vote(n, round, &mut tally);
+                    self.set_label(n, round, label, slack);
+                    if label != before {
+                        cur.push((n, before));
+                    }
+                }
+                recount.clear();
             }
             for i in 0..ch.entering.len() {
                 let s = ch.entering[i];

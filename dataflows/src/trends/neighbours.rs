@@ -23,18 +23,16 @@ fn put_varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
-/// Replaces `out`'s contents with the encoding of `slots`, which must be strictly increasing.
-fn encode(slots: &[Slot], out: &mut Vec<u8>) {
-    out.clear();
-    let mut prev = 0;
-    for (i, &s) in slots.iter().enumerate() {
-        debug_assert!(
-            i == 0 || s > prev,
-            "neighbour slots must be strictly increasing"
-        );
-        put_varint(out, s - prev);
-        prev = s;
+/// The varint at the start of `bytes` and its width in bytes.
+#[inline]
+fn read_varint(bytes: &[u8]) -> (u32, usize) {
+    let mut v = u32::from(bytes[0] & 0x7f);
+    let mut width = 1;
+    while bytes[width - 1] >= 0x80 {
+        v |= u32::from(bytes[width] & 0x7f) << (7 * width);
+        width += 1;
     }
+    (v, width)
 }
 
 impl<'a> Neighbours<'a> {
@@ -71,8 +69,7 @@ impl<'a> Neighbours<'a> {
 #[derive(Default)]
 pub struct AdjacencyLists {
     lists: Packed<Vec<u8>>,
-    /// Working space: a list decoded, and encoded again.
-    slots: Vec<Slot>,
+    /// Working space: a list written again.
     bytes: Vec<u8>,
 }
 
@@ -90,62 +87,93 @@ impl AdjacencyLists {
     }
 
     /// Adds the slots of `add` (sorted; any already present are kept once) to `slot`'s list.
+    /// The list's bytes are copied as they are between the places where slots go in: only the
+    /// gaps around each new slot are encoded again (an epoch adds one or two neighbours to
+    /// most of the lists it changes, which are a hundred long).
     pub fn insert_sorted(&mut self, slot: Slot, add: &[Slot]) {
         if add.is_empty() {
             return;
         }
-        let mut out = std::mem::take(&mut self.slots);
+        let old = self.lists.get(slot);
+        let out = &mut self.bytes;
         out.clear();
-        let mut old = self.get(slot).iter().peekable();
-        let mut new = add.iter().copied().peekable();
-        loop {
-            let next = match (old.peek(), new.peek()) {
-                (Some(&a), Some(&b)) if a < b => old.next(),
-                (Some(&a), Some(&b)) if a > b => new.next(),
-                (Some(_), Some(_)) => {
-                    new.next();
-                    old.next()
+        let (mut pos, mut copied, mut prev_old) = (0, 0, 0);
+        // The last slot of the new list so far.
+        let mut last: Option<Slot> = None;
+        let mut i = 0;
+        while pos < old.len() {
+            let (gap, width) = read_varint(&old[pos..]);
+            let cur = prev_old + gap;
+            let mut before_cur = false;
+            while let Some(&x) = add.get(i).filter(|x| **x <= cur) {
+                i += 1;
+                if x == cur || last == Some(x) {
+                    continue;
                 }
-                (Some(_), None) => old.next(),
-                (None, Some(_)) => new.next(),
-                (None, None) => break,
-            };
-            if let Some(s) = next {
-                if out.last() != Some(&s) {
-                    out.push(s);
-                }
+                out.extend_from_slice(&old[copied..pos]);
+                copied = pos;
+                put_varint(out, x - last.unwrap_or(0));
+                last = Some(x);
+                before_cur = true;
+            }
+            if before_cur {
+                // `cur`'s gap counts from the new slot before it now.
+                put_varint(out, cur - last.unwrap_or(0));
+                copied = pos + width;
+            }
+            last = Some(cur);
+            prev_old = cur;
+            pos += width;
+        }
+        let changed = copied > 0 || i < add.len();
+        if !changed {
+            return;
+        }
+        out.extend_from_slice(&old[copied..]);
+        for &x in &add[i..] {
+            if last != Some(x) {
+                put_varint(out, x - last.unwrap_or(0));
+                last = Some(x);
             }
         }
-        self.set(slot, out);
+        self.lists.set(slot, out);
     }
 
     /// Keeps the slots of `slot`'s list for which `keep` holds; returns whether any was
-    /// dropped.
+    /// dropped. As in [`AdjacencyLists::insert_sorted`], the bytes between dropped slots are
+    /// copied as they are.
     pub fn retain(&mut self, slot: Slot, mut keep: impl FnMut(Slot) -> bool) -> bool {
-        let mut out = std::mem::take(&mut self.slots);
+        let old = self.lists.get(slot);
+        let out = &mut self.bytes;
         out.clear();
-        let mut dropped = false;
-        for s in self.get(slot).iter() {
-            if keep(s) {
-                out.push(s);
+        let (mut pos, mut copied, mut prev_old) = (0, 0, 0);
+        // The last slot kept, and whether the next kept slot's gap must be encoded again.
+        let mut last: Option<Slot> = None;
+        let mut after_drop = false;
+        while pos < old.len() {
+            let (gap, width) = read_varint(&old[pos..]);
+            let cur = prev_old + gap;
+            if keep(cur) {
+                if after_drop {
+                    put_varint(out, cur - last.unwrap_or(0));
+                    copied = pos + width;
+                    after_drop = false;
+                }
+                last = Some(cur);
             } else {
-                dropped = true;
+                out.extend_from_slice(&old[copied..pos]);
+                copied = pos + width;
+                after_drop = true;
             }
+            prev_old = cur;
+            pos += width;
         }
+        let dropped = copied > 0;
         if dropped {
-            self.set(slot, out);
-        } else {
-            self.slots = out;
+            out.extend_from_slice(&old[copied..]);
+            self.lists.set(slot, out);
         }
         dropped
-    }
-
-    /// Makes `slots` (strictly increasing) the list of `slot`, and keeps the vector as
-    /// working space.
-    fn set(&mut self, slot: Slot, slots: Vec<Slot>) {
-        encode(&slots, &mut self.bytes);
-        self.lists.set(slot, &self.bytes);
-        self.slots = slots;
     }
 }
 

@@ -31,6 +31,9 @@ pub trait Buffer: Default {
     fn reserve(&mut self, additional: usize);
     fn value_len(value: &Self::Value) -> usize;
     fn append(&mut self, value: &Self::Value);
+    /// Writes `value` over the items from `at`, if this buffer can (a `String` cannot: the
+    /// end might fall inside a character of the text it overwrites); whether it did.
+    fn overwrite(&mut self, at: usize, value: &Self::Value) -> bool;
     fn slice(&self, start: usize, end: usize) -> &Self::Value;
 }
 
@@ -53,6 +56,9 @@ impl Buffer for String {
     fn append(&mut self, value: &str) {
         self.push_str(value);
     }
+    fn overwrite(&mut self, _: usize, _: &str) -> bool {
+        false
+    }
     fn slice(&self, start: usize, end: usize) -> &str {
         &self[start..end]
     }
@@ -74,6 +80,10 @@ impl<T: Copy> Buffer for Vec<T> {
     }
     fn append(&mut self, value: &[T]) {
         self.extend_from_slice(value);
+    }
+    fn overwrite(&mut self, at: usize, value: &[T]) -> bool {
+        self[at..at + value.len()].copy_from_slice(value);
+        true
     }
     fn slice(&self, start: usize, end: usize) -> &[T] {
         &self[start..end]
@@ -100,8 +110,20 @@ impl<B: Buffer> Packed<B> {
         self.data.slice(start as usize, end as usize)
     }
 
-    /// Sets the value of `slot`.
+    /// Sets the value of `slot`: in its old place when it is no longer than the old value and
+    /// the buffer can be written over (what is left of the old place is garbage), else at the
+    /// end.
     pub fn set(&mut self, slot: u32, value: &B::Value) {
+        let len = B::value_len(value);
+        if let Some(&[start, end]) = self.runs.get(slot as usize) {
+            let old = (end - start) as usize;
+            if len <= old && self.data.overwrite(start as usize, value) {
+                self.runs[slot as usize] = [start, start + len as u32];
+                self.garbage += old - len;
+                self.compact_if_wasteful();
+                return;
+            }
+        }
         self.release(slot);
         let start = self.data.size();
         self.data.reserve(B::value_len(value));
@@ -135,7 +157,9 @@ impl<B: Buffer> Packed<B> {
             return;
         }
         let live = self.data.size() - self.garbage;
-        let mut data = B::with_capacity(live + live / 8);
+        // Room for the garbage allowed before the next compaction, so that the buffer is not
+        // grown (copied) in between while the live data stays the same.
+        let mut data = B::with_capacity(live + live / 3 + MIN_GARBAGE);
         for run in self.runs.iter_mut() {
             let start = data.size();
             data.append(self.data.slice(run[0] as usize, run[1] as usize));
