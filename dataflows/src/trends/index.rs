@@ -1142,19 +1142,22 @@ impl TrendIndex {
                     self.move_vote(n, round, change, &mut touched, &mut recount);
                 }
             }
+            // `prev` is sorted by slot, as are the added edges by end: one cursor finds each
+            // changed slot's added edges.
+            let mut by_end = &ch.added_by_end[..];
             for &(m, old) in &prev {
                 let change = (Some(old), Some(self.label(m, round - 1)));
                 self.move_vote(m, round, change, &mut touched, &mut recount);
                 // Edges added this epoch counted `m`'s new label above: they are skipped,
                 // walking `m`'s added neighbours (sorted) beside its list.
-                let added = if ch.added_ends.contains(m) {
-                    let by_end = &ch.added_by_end;
-                    &by_end
-                        [by_end.partition_point(|e| e.0 < m)..by_end.partition_point(|e| e.0 <= m)]
-                } else {
-                    &[][..]
-                };
-                let mut added = added.iter().map(|e| e.1).peekable();
+                if ch.added_ends.contains(m) {
+                    by_end = &by_end[by_end.partition_point(|e| e.0 < m)..];
+                }
+                let mut added = by_end
+                    .iter()
+                    .take_while(|e| e.0 == m)
+                    .map(|e| e.1)
+                    .peekable();
                 let mut adj = std::mem::take(&mut self.scratch);
                 self.adj.get(m).decode_into(&mut adj);
                 for &n in &adj {
@@ -1203,6 +1206,7 @@ impl TrendIndex {
                 };
                 self.set_label(s, round, label, slack);
             }
+            cur.sort_unstable();
             prev = cur;
         }
         self.untouch(&mut touched);

@@ -23,10 +23,22 @@ fn put_varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
-/// The varint at the start of `bytes` and its width in bytes.
+/// The varint at the start of `bytes` (not empty) and its width in bytes.
+///
+/// One and two bytes are told apart without a branch: in a window of 100,000 slots the gaps
+/// between neighbours are a few hundred on average, so the two widths come mixed, and a branch
+/// on the width would be mispredicted on a good share of the slots read.
 #[inline]
 fn read_varint(bytes: &[u8]) -> (u32, usize) {
-    let mut v = u32::from(bytes[0] & 0x7f);
+    let b0 = u32::from(bytes[0]);
+    let b1 = u32::from(bytes.get(1).copied().unwrap_or(0));
+    if b0 & b1 & 0x80 == 0 {
+        let two = b0 >> 7;
+        let v = (b0 & 0x7f) | ((b1 & 0x7f) << 7) & 0u32.wrapping_sub(two);
+        return (v, 1 + two as usize);
+    }
+    // Three bytes or more: gaps of 16,384 slots and over.
+    let mut v = b0 & 0x7f;
     let mut width = 1;
     while bytes[width - 1] >= 0x80 {
         v |= u32::from(bytes[width] & 0x7f) << (7 * width);
@@ -188,21 +200,11 @@ impl Iterator for Iter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Slot> {
-        let (&first, rest) = self.bytes.split_first()?;
-        let mut v = u32::from(first & 0x7f);
-        self.bytes = rest;
-        if first >= 0x80 {
-            let mut shift = 7;
-            loop {
-                let (&b, rest) = self.bytes.split_first()?;
-                self.bytes = rest;
-                v |= u32::from(b & 0x7f) << shift;
-                if b < 0x80 {
-                    break;
-                }
-                shift += 7;
-            }
+        if self.bytes.is_empty() {
+            return None;
         }
+        let (v, width) = read_varint(self.bytes);
+        self.bytes = &self.bytes[width..];
         self.prev += v;
         Some(self.prev)
     }
