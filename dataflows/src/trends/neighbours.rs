@@ -2,7 +2,8 @@
 //!
 //! A list is read front to back (votes, relabelling waves) far more often than it changes, and
 //! it changes in batches (an epoch's new edges, the articles that left), so each change
-//! decodes the list once and writes it again.
+//! writes the list again once, copying its bytes as they are between the places where slots
+//! go in or out.
 
 use super::packed::Packed;
 
