@@ -1114,7 +1114,6 @@ impl TrendIndex {
         let mut touched: Vec<Touch> = Vec::new();
         let mut recount: Vec<Slot> = Vec::new();
         for round in 1..=self.rounds {
-            self.untouch(&mut touched);
             let prev_old: Map<Slot, Slot> = if ch.survivor_edges_removed {
                 prev.iter().copied().collect()
             } else {
@@ -1182,6 +1181,7 @@ impl TrendIndex {
                         cur.push((t.n, t.before));
                     }
                 }
+                self.untouch(&mut touched);
             } else {
                 for &n in &recount {
                     self.recount_marks.remove(n);
@@ -1209,7 +1209,6 @@ impl TrendIndex {
             cur.sort_unstable();
             prev = cur;
         }
-        self.untouch(&mut touched);
         for &(s, old) in &prev {
             ch.dirty_labels.insert(old);
             ch.dirty_labels.insert(self.label(s, self.rounds));

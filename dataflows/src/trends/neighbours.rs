@@ -71,6 +71,17 @@ impl<'a> Neighbours<'a> {
         out.extend(self.iter());
     }
 
+    /// The slots, each with where its varint starts and ends in the list's bytes.
+    fn entries(&self) -> impl Iterator<Item = (Slot, usize, usize)> + 'a {
+        let len = self.bytes.len();
+        let mut iter = self.iter();
+        std::iter::from_fn(move || {
+            let start = len - iter.bytes.len();
+            let slot = iter.next()?;
+            Some((slot, start, len - iter.bytes.len()))
+        })
+    }
+
     /// Whether `x` is in the list (reads up to the first slot ≥ `x`).
     pub fn contains(&self, x: Slot) -> bool {
         self.iter().find(|s| *s >= x) == Some(x)
@@ -110,13 +121,11 @@ impl AdjacencyLists {
         let old = self.lists.get(slot);
         let out = &mut self.bytes;
         out.clear();
-        let (mut pos, mut copied, mut prev_old) = (0, 0, 0);
+        let mut copied = 0;
         // The last slot of the new list so far.
         let mut last: Option<Slot> = None;
         let mut i = 0;
-        while pos < old.len() {
-            let (gap, width) = read_varint(&old[pos..]);
-            let cur = prev_old + gap;
+        for (cur, pos, end) in (Neighbours { bytes: old }).entries() {
             let mut before_cur = false;
             while let Some(&x) = add.get(i).filter(|x| **x <= cur) {
                 i += 1;
@@ -132,11 +141,9 @@ impl AdjacencyLists {
             if before_cur {
                 // `cur`'s gap counts from the new slot before it now.
                 put_varint(out, cur - last.unwrap_or(0));
-                copied = pos + width;
+                copied = end;
             }
             last = Some(cur);
-            prev_old = cur;
-            pos += width;
         }
         let changed = copied > 0 || i < add.len();
         if !changed {
@@ -159,27 +166,23 @@ impl AdjacencyLists {
         let old = self.lists.get(slot);
         let out = &mut self.bytes;
         out.clear();
-        let (mut pos, mut copied, mut prev_old) = (0, 0, 0);
+        let mut copied = 0;
         // The last slot kept, and whether the next kept slot's gap must be encoded again.
         let mut last: Option<Slot> = None;
         let mut after_drop = false;
-        while pos < old.len() {
-            let (gap, width) = read_varint(&old[pos..]);
-            let cur = prev_old + gap;
+        for (cur, pos, end) in (Neighbours { bytes: old }).entries() {
             if keep(cur) {
                 if after_drop {
                     put_varint(out, cur - last.unwrap_or(0));
-                    copied = pos + width;
+                    copied = end;
                     after_drop = false;
                 }
                 last = Some(cur);
             } else {
                 out.extend_from_slice(&old[copied..pos]);
-                copied = pos + width;
+                copied = end;
                 after_drop = true;
             }
-            prev_old = cur;
-            pos += width;
         }
         let dropped = copied > 0;
         if dropped {
