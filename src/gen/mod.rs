@@ -20,14 +20,16 @@
 //! entities, a context, a number, a start time, a heavy-tailed size and a lifetime; its headlines
 //! are built from the event's templates with varying frames and synonyms, about 15% of them are
 //! syndicated near-copies of an earlier headline of the story. Each article carries `story_id`
-//! (the ground truth for `trendflow eval`). Collector results come from a fixed universe of ~50
+//! (the ground truth for `trendflow eval`). Beyond 12,000 article lines the world's companies,
+//! surnames and places grow in proportion to the stream (names coined from syllables), so that
+//! a name recurs in about as many stories at any size. Collector results come from a fixed universe of ~50
 //! customers, their brands and competitors; scores are drawn consistently with each other and
 //! the raw answer mentions exactly the brand/competitors that the scores say are mentioned.
 
 mod vocab;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 use std::fmt::Write as _;
 use std::io;
 
@@ -105,6 +107,45 @@ const TAG_ART_ID: u64 = 14;
 const TAG_CR_ID: u64 = 15;
 const TAG_DELAY: u64 = 16;
 const TAG_ARTICLES: u64 = 17;
+const TAG_NAMES: u64 = 18;
+
+/// Streams of up to this many article lines draw their companies, surnames and places from the
+/// base lists. A larger stream's world has proportionally more of them (coined from
+/// syllables), so that a name recurs in about as many stories whatever the stream's size: with
+/// the base lists alone, 100,000 generated headlines used ~1,500 distinct words (3,406 real
+/// headlines of 54 stories use 4,358), so every name turned common as the stream grew.
+const BASE_WORLD_ARTICLES: u64 = 12_000;
+
+/// Appends names made by `coin` to `pool` until it holds `want`, skipping repeats; stops early
+/// after a long run of repeats (the syllables ran out).
+fn grow_pool(pool: &mut Vec<String>, want: usize, r: &mut Rng, coin: impl Fn(&mut Rng) -> String) {
+    let mut seen: HashSet<String> = pool.iter().cloned().collect();
+    let mut repeats = 0;
+    while pool.len() < want && repeats < 1_000 {
+        let name = coin(r);
+        if seen.insert(name.clone()) {
+            pool.push(name);
+            repeats = 0;
+        } else {
+            repeats += 1;
+        }
+    }
+}
+
+/// A coined name: a root, a middle half the time, an ending.
+fn coin_name(
+    r: &mut Rng,
+    roots: &[&'static str],
+    middles: &[&'static str],
+    endings: &[&'static str],
+) -> String {
+    let mut name = r.pick_str(roots).to_string();
+    if r.chance(0.5) {
+        name.push_str(r.pick_str(middles));
+    }
+    name.push_str(r.pick_str(endings));
+    name
+}
 
 // ---------------------------------------------------------------------------------------------
 // Randomness
@@ -710,6 +751,7 @@ struct World {
     outlet_w: Weighted,
     companies: Vec<Company>,
     places: Vec<String>,
+    last_names: Vec<String>,
     universe: Universe,
 }
 
@@ -773,6 +815,21 @@ impl World {
             })
             .collect();
         r.shuffle(&mut stems);
+        // Larger streams, larger worlds (from a stream of their own: the base draws stay).
+        let scale = (opts.articles as f64 / BASE_WORLD_ARTICLES as f64).max(1.0);
+        let grown = |base: usize| (base as f64 * scale).round() as usize;
+        let mut names = Rng::stream(seed, TAG_NAMES, 0);
+        let onsets_middles = |r: &mut Rng| {
+            let mut name = r.pick_str(vocab::COMPANY_ONSETS).to_string();
+            name.push_str(r.pick_str(vocab::NAME_MIDDLES));
+            if r.chance(0.5) {
+                name.push_str(r.pick_str(vocab::NAME_MIDDLES));
+            }
+            name.push_str(r.pick_str(vocab::COMPANY_ENDINGS));
+            name
+        };
+        let want = grown(stems.len());
+        grow_pool(&mut stems, want, &mut names, onsets_middles);
         let companies = stems
             .into_iter()
             .enumerate()
@@ -786,13 +843,34 @@ impl World {
             })
             .collect();
 
-        let places = vocab::PLACE_STEMS
+        let mut place_stems: Vec<String> =
+            vocab::PLACE_STEMS.iter().map(|s| s.to_string()).collect();
+        let want = grown(place_stems.len());
+        grow_pool(&mut place_stems, want, &mut names, |r: &mut Rng| {
+            coin_name(
+                r,
+                vocab::COINED_ROOTS,
+                vocab::COINED_MIDDLES,
+                vocab::PLACE_ENDINGS,
+            )
+        });
+        let places = place_stems
             .iter()
             .enumerate()
             .map(|(k, stem)| {
                 vocab::PLACE_FORMS[(k * 3) % vocab::PLACE_FORMS.len()].replace("{}", stem)
             })
             .collect();
+        let mut last_names: Vec<String> = vocab::LAST_NAMES.iter().map(|s| s.to_string()).collect();
+        let want = grown(last_names.len());
+        grow_pool(&mut last_names, want, &mut names, |r: &mut Rng| {
+            coin_name(
+                r,
+                vocab::COINED_ROOTS,
+                vocab::COINED_MIDDLES,
+                vocab::SURNAME_ENDINGS,
+            )
+        });
 
         let universe = Universe::new(&mut r);
         World {
@@ -803,6 +881,7 @@ impl World {
             outlet_w,
             companies,
             places,
+            last_names,
             universe,
         }
     }
@@ -811,12 +890,12 @@ impl World {
         self.end - self.start
     }
 
-    fn person(r: &mut Rng) -> Ent {
+    fn person(&self, r: &mut Rng) -> Ent {
         let first = r.pick(vocab::FIRST_NAMES);
-        let last = r.pick(vocab::LAST_NAMES);
+        let last = r.pick(&self.last_names);
         Ent {
             full: format!("{first} {last}"),
-            short: (*last).to_string(),
+            short: last.clone(),
             speaker: true,
         }
     }
@@ -863,9 +942,9 @@ impl World {
                 let (e, ind) = self.company(r, mask);
                 (e, Some(ind), None)
             }
-            EntityKind::Person => (World::person(r), None, None),
+            EntityKind::Person => (self.person(r), None, None),
             EntityKind::Candidate => {
-                let mut e = World::person(r);
+                let mut e = self.person(r);
                 if r.chance(0.3) {
                     e.short = format!("{} {}", r.pick(vocab::CANDIDATE_ROLES), e.short);
                 }
@@ -2525,6 +2604,53 @@ mod tests {
         );
         let avg = stats.bytes / (stats.articles + stats.collector_results);
         assert!(avg > 500, "average line {avg} bytes");
+    }
+
+    /// Up to `BASE_WORLD_ARTICLES` lines the world's names are the base lists; ten times as many
+    /// lines bring about ten times as many companies, surnames and places, all distinct, with
+    /// the small world's names first and in the same order (its draws do not change).
+    #[test]
+    fn larger_streams_have_proportionally_more_names() {
+        let small = World::new(&opts(9, BASE_WORLD_ARTICLES, 0, 0.0));
+        let large = World::new(&opts(9, 10 * BASE_WORLD_ARTICLES, 0, 0.0));
+        let stems = |w: &World| {
+            w.companies
+                .iter()
+                .map(|c| c.stem.clone())
+                .collect::<Vec<_>>()
+        };
+        let bases = [
+            (
+                stems(&small),
+                stems(&large),
+                vocab::COMPANY_ONSETS.len() * vocab::COMPANY_ENDINGS.len(),
+            ),
+            (
+                small.places.clone(),
+                large.places.clone(),
+                vocab::PLACE_STEMS.len(),
+            ),
+            (
+                small.last_names.clone(),
+                large.last_names.clone(),
+                vocab::LAST_NAMES.len(),
+            ),
+        ];
+        for (small, large, base) in bases {
+            assert_eq!(small.len(), base, "a small world keeps the base list");
+            assert_eq!(
+                large.len(),
+                10 * base,
+                "ten times the lines, ten times the names"
+            );
+            assert_eq!(
+                large[..base],
+                small[..],
+                "the base names come first, unchanged"
+            );
+            let distinct: BTreeSet<&String> = large.iter().collect();
+            assert_eq!(distinct.len(), large.len(), "coined names are new");
+        }
     }
 
     #[test]

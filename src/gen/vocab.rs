@@ -89,6 +89,34 @@ pub const COMPANY_ENDINGS: &[&str] = &[
     "ant", "ex", "ora", "ium", "ova", "ix", "ent", "ara", "on", "ell", "ico", "usk",
 ];
 
+/// Middles of company names coined for worlds larger than the base list ("Cor" + "al" + "ex").
+pub const NAME_MIDDLES: &[&str] = &[
+    "a", "e", "i", "o", "ar", "el", "in", "or", "an", "en", "il", "os", "ur", "av", "em", "ad",
+];
+
+/// Roots of surnames and place names coined for worlds larger than the base lists.
+pub const COINED_ROOTS: &[&str] = &[
+    "Ash", "Black", "Brook", "Cald", "Dal", "Fair", "Gold", "Hart", "Kings", "Lind", "Mar", "Mont",
+    "North", "Pem", "Red", "Rock", "Stan", "Thorn", "Wake", "West", "Wind", "Harl", "Kerr", "Merr",
+    "Pell", "Roth", "Sand", "Tall", "Vance", "Ald", "Bex", "Carr", "Dorn", "Elm", "Fox", "Grey",
+    "Holm", "Lang", "Oak", "Whit",
+];
+
+/// Middles of coined surnames and place names ("Ash" + "er" + "wood").
+pub const COINED_MIDDLES: &[&str] = &["er", "in", "a", "el", "en", "or", "ing", "es"];
+
+/// Endings of coined surnames.
+pub const SURNAME_ENDINGS: &[&str] = &[
+    "wood", "ford", "ley", "ton", "well", "by", "more", "son", "wick", "field", "stone", "worth",
+    "hart", "combe", "ridge", "dale", "mont", "ham", "croft", "shaw", "man", "ling", "ett", "ard",
+];
+
+/// Endings of coined place names.
+pub const PLACE_ENDINGS: &[&str] = &[
+    "ton", "bury", "field", "mouth", "ham", "wick", "stead", "haven", "port", "dale", "ford",
+    "minster", "borough", "ville", "mere", "gate",
+];
+
 pub const PRODUCT_WORDS: &[&str] = &[
     "Aria", "Pulse", "Nimbus", "Vista", "Orbit", "Zephyr", "Echo", "Nova", "Summit", "Atlas",
     "Flux", "Ember", "Halo", "Vertex", "Quartz", "Terra", "Lumen", "Cobalt", "Falcon", "Ridge",
