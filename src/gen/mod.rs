@@ -22,9 +22,10 @@
 //! syndicated near-copies of an earlier headline of the story. Each article carries `story_id`
 //! (the ground truth for `trendflow eval`). Beyond 12,000 article lines the world's companies,
 //! surnames and places grow in proportion to the stream (names coined from syllables), so that
-//! a name recurs in about as many stories at any size. Collector results come from a fixed universe of ~50
-//! customers, their brands and competitors; scores are drawn consistently with each other and
-//! the raw answer mentions exactly the brand/competitors that the scores say are mentioned.
+//! a name recurs in about as many stories at any size. Collector results come from a fixed
+//! universe of ~50 customers, their brands and competitors; scores are drawn consistently with
+//! each other and the raw answer mentions exactly the brand/competitors that the scores say are
+//! mentioned.
 
 mod vocab;
 
