@@ -117,9 +117,10 @@ const TAG_NAMES: u64 = 18;
 /// headlines of 54 stories use 4,358), so every name turned common as the stream grew.
 const BASE_WORLD_ARTICLES: u64 = 12_000;
 
-/// Appends names made by `coin` to `pool` until it holds `want`, skipping repeats; stops early
-/// after a long run of repeats (the syllables ran out).
-fn grow_pool(pool: &mut Vec<String>, want: usize, r: &mut Rng, coin: impl Fn(&mut Rng) -> String) {
+/// Grows `pool` to `scale` times its length with names made by `coin`, skipping repeats; stops
+/// early after a long run of repeats (the syllables ran out).
+fn grow_pool(pool: &mut Vec<String>, scale: f64, r: &mut Rng, coin: impl Fn(&mut Rng) -> String) {
+    let want = (pool.len() as f64 * scale).round() as usize;
     let mut seen: HashSet<String> = pool.iter().cloned().collect();
     let mut repeats = 0;
     while pool.len() < want && repeats < 1_000 {
@@ -133,19 +134,19 @@ fn grow_pool(pool: &mut Vec<String>, want: usize, r: &mut Rng, coin: impl Fn(&mu
     }
 }
 
-/// A coined name: a root, a middle half the time, an ending.
-fn coin_name(
-    r: &mut Rng,
-    roots: &[&'static str],
-    middles: &[&'static str],
-    endings: &[&'static str],
-) -> String {
-    let mut name = r.pick_str(roots).to_string();
-    if r.chance(0.5) {
-        name.push_str(r.pick_str(middles));
-    }
-    name.push_str(r.pick_str(endings));
-    name
+/// `base` grown to `scale` times its length with coined names: a root, a middle half the time,
+/// one of `endings`.
+fn grown_list(base: &[&str], endings: &[&'static str], scale: f64, r: &mut Rng) -> Vec<String> {
+    let mut pool: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    grow_pool(&mut pool, scale, r, |r: &mut Rng| {
+        let mut name = r.pick_str(vocab::COINED_ROOTS).to_string();
+        if r.chance(0.5) {
+            name.push_str(r.pick_str(vocab::COINED_MIDDLES));
+        }
+        name.push_str(r.pick_str(endings));
+        name
+    });
+    pool
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -818,9 +819,8 @@ impl World {
         r.shuffle(&mut stems);
         // Larger streams, larger worlds (from a stream of their own: the base draws stay).
         let scale = (opts.articles as f64 / BASE_WORLD_ARTICLES as f64).max(1.0);
-        let grown = |base: usize| (base as f64 * scale).round() as usize;
         let mut names = Rng::stream(seed, TAG_NAMES, 0);
-        let onsets_middles = |r: &mut Rng| {
+        grow_pool(&mut stems, scale, &mut names, |r: &mut Rng| {
             let mut name = r.pick_str(vocab::COMPANY_ONSETS).to_string();
             name.push_str(r.pick_str(vocab::NAME_MIDDLES));
             if r.chance(0.5) {
@@ -828,9 +828,7 @@ impl World {
             }
             name.push_str(r.pick_str(vocab::COMPANY_ENDINGS));
             name
-        };
-        let want = grown(stems.len());
-        grow_pool(&mut stems, want, &mut names, onsets_middles);
+        });
         let companies = stems
             .into_iter()
             .enumerate()
@@ -844,34 +842,14 @@ impl World {
             })
             .collect();
 
-        let mut place_stems: Vec<String> =
-            vocab::PLACE_STEMS.iter().map(|s| s.to_string()).collect();
-        let want = grown(place_stems.len());
-        grow_pool(&mut place_stems, want, &mut names, |r: &mut Rng| {
-            coin_name(
-                r,
-                vocab::COINED_ROOTS,
-                vocab::COINED_MIDDLES,
-                vocab::PLACE_ENDINGS,
-            )
-        });
-        let places = place_stems
+        let places = grown_list(vocab::PLACE_STEMS, vocab::PLACE_ENDINGS, scale, &mut names)
             .iter()
             .enumerate()
             .map(|(k, stem)| {
                 vocab::PLACE_FORMS[(k * 3) % vocab::PLACE_FORMS.len()].replace("{}", stem)
             })
             .collect();
-        let mut last_names: Vec<String> = vocab::LAST_NAMES.iter().map(|s| s.to_string()).collect();
-        let want = grown(last_names.len());
-        grow_pool(&mut last_names, want, &mut names, |r: &mut Rng| {
-            coin_name(
-                r,
-                vocab::COINED_ROOTS,
-                vocab::COINED_MIDDLES,
-                vocab::SURNAME_ENDINGS,
-            )
-        });
+        let last_names = grown_list(vocab::LAST_NAMES, vocab::SURNAME_ENDINGS, scale, &mut names);
 
         let universe = Universe::new(&mut r);
         World {
