@@ -9,6 +9,8 @@
 // - `TRENDFLOW_BENCH_WORKERS` / `--workers`: timely worker counts, default `1,2`;
 // - `TRENDFLOW_BENCH_ITERS` / `--iters`: measured iterations per configuration, default 10
 //   (each iteration is one insert epoch and one retract epoch; one more runs first, unrecorded);
+// - `TRENDFLOW_BENCH_BAND` / `--band`: the trend method's band (see `SimilarityConfig`),
+//   default the method's default;
 // - `TRENDFLOW_BENCH_SEED` / `--seed`: generator seed, default 7;
 // - `TRENDFLOW_BENCH_PROFILE=1` / `--profile=1`: also print the operators that took most time
 //   during the measured epochs (from timely's event log, worker 0).
@@ -48,6 +50,8 @@ struct Params {
     iters: usize,
     seed: u64,
     profile: bool,
+    /// The trend method's band.
+    band: usize,
     /// Unrecorded iterations before the measured ones.
     warm_up: usize,
 }
@@ -81,6 +85,11 @@ impl Params {
             iters: list("iters", "TRENDFLOW_BENCH_ITERS", "10")[0].max(1),
             seed: list("seed", "TRENDFLOW_BENCH_SEED", "7")[0] as u64,
             profile: list("profile", "TRENDFLOW_BENCH_PROFILE", "0")[0] != 0,
+            band: list(
+                "band",
+                "TRENDFLOW_BENCH_BAND",
+                &SimilarityConfig::default().band.to_string(),
+            )[0],
             warm_up: 1,
         }
     }
@@ -177,24 +186,28 @@ fn workload(window: usize, seed: u64) -> Workload {
 /// The similarity graph of the window, computed sequentially with the graph's own rule (words in
 /// at most `index_cap` live headlines propose pairs; Jaccard ≥ `min_jaccard` or near-duplicate
 /// makes an edge), to explain the measured costs (`TRENDFLOW_BENCH_PROFILE=1`).
-fn graph_stats(work: &Workload) -> String {
-    let config = SimilarityConfig::default();
-    let mut current: HashMap<&ArticleKey, Option<&str>> = HashMap::new();
+fn graph_stats(work: &Workload, band: usize) -> String {
+    let config = SimilarityConfig {
+        band,
+        ..SimilarityConfig::default()
+    };
+    let mut current: HashMap<&ArticleKey, Option<(i64, &str)>> = HashMap::new();
     for event in &work.base {
         if let Event::Article(key, record) = event {
             let title = match &record.change {
-                Change::Upsert(a) => Some(a.title.as_str()),
+                Change::Upsert(a) => Some((a.published_at, a.title.as_str())),
                 Change::Delete | Change::Tombstone => None,
             };
             current.insert(key, title);
         }
     }
-    let mut docs: Vec<(&ArticleKey, &str)> = current
+    // In time order, so that each word's postings (ascending indices) are in time order.
+    let mut docs: Vec<(i64, &ArticleKey, &str)> = current
         .into_iter()
-        .filter_map(|(k, t)| t.map(|t| (k, t)))
+        .filter_map(|(k, t)| t.map(|(at, t)| (at, k, t)))
         .collect();
     docs.sort();
-    let features: Vec<Vec<String>> = docs.iter().map(|(_, t)| text::features(t)).collect();
+    let features: Vec<Vec<String>> = docs.iter().map(|(_, _, t)| text::features(t)).collect();
     let mut postings: HashMap<&str, Vec<u32>> = HashMap::new();
     for (i, f) in features.iter().enumerate() {
         for w in f {
@@ -202,11 +215,18 @@ fn graph_stats(work: &Workload) -> String {
         }
     }
     let cap = config.index_cap as usize;
-    let neighbours = |f: &[String], seen: &mut Vec<u32>| {
+    // The candidates of headline `at` (`None`: an arriving one, after all the others).
+    let neighbours = |f: &[String], at: Option<u32>, seen: &mut Vec<u32>| {
         seen.clear();
         for w in f {
-            if let Some(p) = postings.get(w.as_str()).filter(|p| p.len() <= cap) {
+            let Some(p) = postings.get(w.as_str()) else {
+                continue;
+            };
+            if p.len() <= cap {
                 seen.extend_from_slice(p);
+            } else {
+                let i = at.map_or(p.len(), |at| p.binary_search(&at).unwrap_or_else(|i| i));
+                seen.extend_from_slice(&p[i.saturating_sub(band)..(i + band + 1).min(p.len())]);
             }
         }
         seen.sort_unstable();
@@ -220,7 +240,7 @@ fn graph_stats(work: &Workload) -> String {
         (0usize, 0usize, 0usize, Vec::new());
     let (mut unindexed, mut isolated) = (0usize, 0usize);
     for (i, f) in features.iter().enumerate() {
-        neighbours(f, &mut seen);
+        neighbours(f, Some(i as u32), &mut seen);
         let others = seen.iter().filter(|&&o| o as usize != i);
         let degree = others
             .clone()
@@ -245,7 +265,7 @@ fn graph_stats(work: &Workload) -> String {
         ) = event
         {
             let f = text::features(&a.title);
-            neighbours(&f, &mut seen);
+            neighbours(&f, None, &mut seen);
             batch_candidates += seen.len();
             batch_edges += seen
                 .iter()
@@ -255,7 +275,7 @@ fn graph_stats(work: &Workload) -> String {
     }
     let n = docs.len().max(1) as f64;
     format!(
-        "{} live headlines, {} distinct words ({} above the index cap of {cap}); {} candidate pairs, {} edges (mean degree {:.1}, max {max_degree}); {unindexed} headlines get no candidate and {isolated} no edge; an arriving article has {:.0} candidates and {:.1} edges on average",
+        "{} live headlines, {} distinct words ({} above the index cap of {cap}, band {band}); {} candidate pairs, {} edges (mean degree {:.1}, max {max_degree}); {unindexed} headlines get no candidate and {isolated} no edge; an arriving article has {:.0} candidates and {:.1} edges on average",
         docs.len(),
         postings.len(),
         capped,
@@ -365,6 +385,8 @@ fn share(events: &[Event], index: usize, peers: usize) -> Vec<Event> {
 
 fn run(work: &Arc<Workload>, workers: usize, params: &Params) -> Measured {
     let (iters, warm_up, profile) = (params.iters, params.warm_up, params.profile);
+    let mut config = GraphConfig::default();
+    config.trends.similarity.band = params.band;
     let work = Arc::clone(work);
     let live_articles = Arc::new(AtomicI64::new(0));
     let live_trends = Arc::new(AtomicI64::new(0));
@@ -397,7 +419,7 @@ fn run(work: &Arc<Workload>, workers: usize, params: &Params) -> Measured {
             let (input, events) = scope.new_collection::<Event, isize>();
             let outputs = build(
                 events,
-                GraphConfig::default(),
+                config,
                 Box::new(dataflows::blobs::MemBlobs::default()),
             );
             let (probe, _) = outputs
@@ -561,7 +583,7 @@ fn main() {
             work.batch.len(),
             span_minutes as f64 / 1440.0,
         );
-        let graph = params.profile.then(|| graph_stats(&work));
+        let graph = params.profile.then(|| graph_stats(&work, params.band));
         if let Some(graph) = &graph {
             println!("  similarity graph: {graph}");
         }
@@ -688,6 +710,7 @@ fn main() {
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
         "batch_articles": BATCH,
         "seed": params.seed,
+        "band": params.band,
         "results": results,
     });
     if smoke {

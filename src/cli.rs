@@ -59,9 +59,13 @@ pub struct TrendArgs {
     /// Smallest Jaccard overlap of two headlines' word sets for an edge, in (0, 1].
     #[arg(long, default_value_t = 0.12)]
     pub min_jaccard: f64,
-    /// Words in more live headlines than this propose no candidate pairs.
+    /// Words in at most this many live headlines propose every pair of their headlines.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub index_cap: u64,
+    /// A word over the index cap proposes the pairs of its headlines at most this many places
+    /// apart in time order (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub band: usize,
     /// Rounds of label propagation.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub rounds: u32,
@@ -82,6 +86,7 @@ impl TrendArgs {
             window_ms: self.window_hours as i64 * 3_600_000,
             similarity: SimilarityConfig {
                 index_cap: self.index_cap,
+                band: self.band,
                 min_jaccard: (self.min_jaccard * 1e6).round() as i64,
                 ..SimilarityConfig::default()
             },

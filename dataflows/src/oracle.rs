@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::event::{
     day_of, Article, ArticleKey, Change, CollectorResult, Event, Record, Scores, SentimentLabel,
-    Text,
+    Text, TimestampMs,
 };
 use crate::metrics::{CollectorResultRow, DailyAgg, DailyKey, MetricFact, ScoreRow, SentimentRow};
 use crate::output::Row;
@@ -214,8 +214,24 @@ pub fn trend_tables(events: &[Event], config: TrendConfig) -> BTreeMap<Row, i64>
             *df.entry(t).or_insert(0) += 1;
         }
     }
-    // Every pair of live articles, checked against the definition directly.
+    // Each word over the cap: its live articles' places in `(published_at, node)` order.
     let sim = config.similarity;
+    let mut place: HashMap<(&String, Node), usize> = HashMap::new();
+    for t in df.keys().filter(|t| df[*t] > sim.index_cap) {
+        let mut holders: Vec<(TimestampMs, Node)> = tokens
+            .iter()
+            .filter(|(_, ts)| ts.contains(t))
+            .map(|(node, _)| (docs[node].0.published_at, *node))
+            .collect();
+        holders.sort_unstable();
+        for (i, (_, node)) in holders.into_iter().enumerate() {
+            place.insert((*t, node), i);
+        }
+    }
+    let proposes = |t: &String, a: &Node, b: &Node| {
+        df[t] <= sim.index_cap || place[&(t, *a)].abs_diff(place[&(t, *b)]) <= sim.band
+    };
+    // Every pair of live articles, checked against the definition directly.
     let mut neighbours: BTreeMap<Node, Vec<Node>> =
         tokens.keys().map(|n| (*n, Vec::new())).collect();
     let mut dup_parent: BTreeMap<Node, Node> = tokens.keys().map(|n| (*n, *n)).collect();
@@ -223,7 +239,7 @@ pub fn trend_tables(events: &[Event], config: TrendConfig) -> BTreeMap<Row, i64>
     for (i, a) in nodes.iter().enumerate() {
         for b in &nodes[i + 1..] {
             let (ta, tb) = (&tokens[a], &tokens[b]);
-            let candidate = ta.iter().any(|t| tb.contains(t) && df[t] <= sim.index_cap);
+            let candidate = ta.iter().any(|t| tb.contains(t) && proposes(t, a, b));
             if !candidate {
                 continue;
             }

@@ -93,6 +93,7 @@ fn config(rng: &mut StdRng) -> TrendConfig {
         window_ms: 3 * 3_600_000,
         similarity: SimilarityConfig {
             index_cap: rng.gen_range(3..12),
+            band: rng.gen_range(0..5),
             ..SimilarityConfig::default()
         },
         cluster: ClusterConfig {
@@ -406,5 +407,71 @@ fn a_representative_replaced_by_an_equal_copy_then_a_change() {
             );
         }
         assert_eq!(states[0].len(), states[1].len());
+    }
+}
+
+/// One story told in more headlines than the index cap: every word it has is over the cap.
+/// Without a band no word proposes a pair and each headline is a trend of its own; with a band
+/// its headlines are linked to their neighbours in time and the story is one trend, for any
+/// arrival order and epoch cut, as the oracle says.
+#[test]
+fn a_story_larger_than_the_cap_is_one_trend_with_a_band() {
+    let words = ["volcano", "eruption", "iceland", "ash", "flights", "lava"];
+    let mut rng = StdRng::seed_from_u64(7);
+    let story: Vec<Event> = (0..60)
+        .map(|i| {
+            let mut title: Vec<&str> = words.choose_multiple(&mut rng, 3).copied().collect();
+            let own = format!("w{i}");
+            title.push(&own);
+            upsert(&format!("e{i}"), i as u64, 0, &title.join(" "), i as i64)
+        })
+        .collect();
+    let trends = |state: &std::collections::BTreeMap<Row, i64>| {
+        state.keys().filter(|r| matches!(r, Row::Trend(_))).count()
+    };
+    for (band, expected) in [(0, 60), (6, 1)] {
+        let config = TrendConfig {
+            window_ms: 3 * 3_600_000,
+            similarity: SimilarityConfig {
+                index_cap: 10,
+                band,
+                ..SimilarityConfig::default()
+            },
+            cluster: ClusterConfig::default(),
+        };
+        let oracle = trend_tables(&story, config);
+        assert_eq!(trends(&oracle), expected, "band {band}");
+        // Then corrections that keep their `published_at` (the new version takes the old one's
+        // place in every word's postings) and a delete, in the middle of the story.
+        let changes = vec![
+            upsert("e30", 100, 1, "volcano ash cloud w30", 30),
+            upsert("e31", 101, 1, "volcano eruption iceland w31 update", 31),
+            Event::Article(
+                ArticleKey {
+                    source: "s0".into(),
+                    external_id: "e20".into(),
+                },
+                Record {
+                    seq: 102,
+                    version: 1,
+                    change: Change::Delete,
+                },
+            ),
+        ];
+        let all: Vec<Event> = story.iter().chain(&changes).cloned().collect();
+        for workers in [1, 2] {
+            let mut shuffled = story.clone();
+            shuffled.shuffle(&mut rng);
+            let mut epochs = support::cut_epochs(&shuffled, 4, &mut rng);
+            epochs.push(changes.clone());
+            let states = support::run_epochs(workers, epochs, graph(config));
+            let n = states.len();
+            assert_eq!(states[n - 2], oracle, "band {band}, {workers} workers");
+            assert_eq!(
+                states[n - 1],
+                trend_tables(&all, config),
+                "band {band}, {workers} workers, after the corrections"
+            );
+        }
     }
 }

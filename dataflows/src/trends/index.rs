@@ -4,10 +4,12 @@
 //! returns the changes of the `trends` and `trend_articles` rows. The result after any epoch is
 //! the definition of `trends/mod.rs`, computed from scratch by `oracle::trend_tables`; only the
 //! work differs: an epoch costs work proportional to the neighbourhoods it touches.
-//! - Tokens are interned (`u32`); postings list the live articles of each token.
+//! - Tokens are interned (`u32`); postings list the live articles of each token in
+//!   `(published_at, node)` order, the order a token over the cap draws its band in.
 //! - Edges are kept per article as sorted neighbour lists, delta-encoded (`neighbours`); an
-//!   epoch rewrites each changed list once. Only articles that enter or leave the window, and
-//!   the postings of tokens that cross the index cap, are re-scored.
+//!   epoch rewrites each changed list once. Only articles that enter or leave the window, the
+//!   postings of tokens that cross the index cap, and the survivors within `band` places of an
+//!   article placed or removed among them in a token over the cap, are re-scored.
 //! - Label propagation keeps every round's label per article, and for rounds ≥ 2 a lower bound
 //!   of the winning label's margin ("slack"): a changed vote that cannot overturn the winner
 //!   costs O(1); only a node whose slack runs out re-counts its neighbourhood. Round 1 is the
@@ -363,6 +365,58 @@ impl SlotBits {
     }
 }
 
+/// The articles that entered and left one word's postings in an epoch.
+#[derive(Default)]
+struct Moved {
+    entering: Vec<Slot>,
+    leaving: Vec<Slot>,
+}
+
+/// The surviving pairs of `seq` (a stretch of one word's postings: survivors, entering and
+/// leaving articles, in time order) whose distance was at most `band` before the epoch and
+/// not after, or the other way round. Before counts survivors and leaving articles, after
+/// survivors and entering ones.
+fn flips_in(seq: &[(Slot, u8)], band: usize, flips: &mut Vec<(Slot, Slot)>) {
+    // Moved articles before the first survivor or after the last are between no pair.
+    let (Some(first), Some(last)) = (
+        seq.iter().position(|x| x.1 == SURVIVOR),
+        seq.iter().rposition(|x| x.1 == SURVIVOR),
+    ) else {
+        return;
+    };
+    let seq = &seq[first..=last];
+    if seq.iter().all(|x| x.1 == SURVIVOR) {
+        return;
+    }
+    // Places before and after, of every element.
+    let (mut before, mut after) = (Vec::with_capacity(seq.len()), Vec::with_capacity(seq.len()));
+    let (mut b, mut a) = (0usize, 0usize);
+    for &(_, role) in seq {
+        before.push(b);
+        after.push(a);
+        b += usize::from(role != ENTERING);
+        a += usize::from(role != LEAVING);
+    }
+    for x in 0..seq.len() {
+        if seq[x].1 != SURVIVOR {
+            continue;
+        }
+        for y in x + 1..seq.len() {
+            if seq[y].1 != SURVIVOR {
+                continue;
+            }
+            let (db, da) = (before[y] - before[x], after[y] - after[x]);
+            if db > band && da > band {
+                break;
+            }
+            if (db <= band) != (da <= band) {
+                let (p, q) = (seq[x].0, seq[y].0);
+                flips.push((p.min(q), p.max(q)));
+            }
+        }
+    }
+}
+
 /// One epoch's bookkeeping of which articles changed how.
 #[derive(Default)]
 struct Changes {
@@ -383,9 +437,52 @@ struct Changes {
     old_names: Set<Node>,
 }
 
-fn insert_sorted(list: &mut Vec<Slot>, x: Slot) {
-    if let Err(i) = list.binary_search(&x) {
-        list.insert(i, x);
+/// The order of every word's postings: `(published_at, node)`, which does not depend on the
+/// slots (they depend on arrival order). A word over the cap proposes the pairs at most `band`
+/// places apart in it.
+#[derive(Clone, Copy)]
+struct TimeOrder<'a> {
+    articles: &'a [Option<Article>],
+    nodes: &'a [Node],
+}
+
+impl TimeOrder<'_> {
+    fn key(&self, s: Slot) -> (TimestampMs, Node) {
+        let a = self.articles[s as usize]
+            .as_ref()
+            .expect("a posting names an article present");
+        (a.published_at, self.nodes[s as usize])
+    }
+
+    /// The place of `s` in `list`, or where it would go (most arrive last: checked first).
+    fn find(&self, list: &[Slot], s: Slot) -> Result<usize, usize> {
+        let k = self.key(s);
+        match list.last() {
+            None => Err(0),
+            Some(&m) if self.key(m) < k => Err(list.len()),
+            _ => list.binary_search_by_key(&k, |&m| self.key(m)),
+        }
+    }
+
+    fn insert(&self, list: &mut Vec<Slot>, s: Slot) {
+        if let Err(i) = self.find(list, s) {
+            list.insert(i, s);
+        }
+    }
+
+    fn remove(&self, list: &mut Vec<Slot>, s: Slot) {
+        if let Ok(i) = self.find(list, s) {
+            list.remove(i);
+        }
+    }
+
+    /// The articles at most `band` places from `s` in `list` (which holds it), `s` excluded.
+    fn band<'l>(&self, list: &'l [Slot], s: Slot, band: usize) -> impl Iterator<Item = Slot> + 'l {
+        let i = self
+            .find(list, s)
+            .expect("an article is in its words' postings");
+        let (lo, hi) = (i.saturating_sub(band), (i + band + 1).min(list.len()));
+        list[lo..hi].iter().copied().filter(move |&m| m != s)
     }
 }
 
@@ -400,12 +497,6 @@ fn retain_dups(dups: &mut Map<Slot, Box<[Slot]>>, s: Slot, keep: impl Fn(Slot) -
         if list.is_empty() {
             dups.remove(&s);
         }
-    }
-}
-
-fn remove_sorted(list: &mut Vec<Slot>, x: Slot) {
-    if let Ok(i) = list.binary_search(&x) {
-        list.remove(i);
     }
 }
 
@@ -670,6 +761,7 @@ impl TrendIndex {
     /// Postings, document frequencies and edges for the articles entering and leaving.
     fn update_index(&mut self, ch: &mut Changes) {
         let cap = self.config.similarity.index_cap;
+        let band = self.config.similarity.band;
         let mut df_before: Map<u32, u64> = Map::default();
         for &s in ch.leaving.iter().chain(&ch.entering) {
             for &t in self.toks.get(s).iter() {
@@ -690,8 +782,12 @@ impl TrendIndex {
             let a = self.art_mut(s);
             a.live = false;
             self.dups.remove(&s);
+            let order = TimeOrder {
+                articles: &self.articles,
+                nodes: &self.nodes,
+            };
             for &t in self.toks.get(s) {
-                remove_sorted(&mut self.tokens.postings[t as usize], s);
+                order.remove(&mut self.tokens.postings[t as usize], s);
             }
             let mut adj = std::mem::take(&mut self.scratch);
             self.adj.get(s).decode_into(&mut adj);
@@ -716,8 +812,12 @@ impl TrendIndex {
         for i in 0..ch.entering.len() {
             let s = ch.entering[i];
             self.art_mut(s).live = true;
+            let order = TimeOrder {
+                articles: &self.articles,
+                nodes: &self.nodes,
+            };
             for &t in self.toks.get(s) {
-                insert_sorted(&mut self.tokens.postings[t as usize], s);
+                order.insert(&mut self.tokens.postings[t as usize], s);
             }
         }
         // Entering articles: every candidate pair, scored once (from its smaller entering end).
@@ -728,18 +828,26 @@ impl TrendIndex {
         // Tokens that crossed the cap change which surviving pairs are candidates.
         let mut crossed_up = Vec::new();
         let mut crossed_down = Vec::new();
+        // Words over the cap before and after: their bands may have moved.
+        let mut banded: Map<u32, Moved> = Map::default();
         for (t, before) in df_before {
             let after = self.tokens.df(t);
             match (before <= cap, after <= cap) {
                 (true, false) => crossed_up.push(t),
                 (false, true) => crossed_down.push(t),
+                (false, false) if band > 0 => {
+                    banded.insert(t, Moved::default());
+                }
                 _ => {}
             }
         }
         crossed_up.sort_unstable();
         crossed_down.sort_unstable();
         // A word over the cap now: the surviving pairs that shared it stay edges only if they
-        // still share a word under the cap. Each holder filters its own list once.
+        // still share a word under the cap or the band of one over it. The pairs that lose
+        // their edge are collected (from either end: the other may hold no such word, and a
+        // band may have moved too) and each list filtered once at the end.
+        let mut removing: Set<(Slot, Slot)> = Set::default();
         let mut holders: Vec<Slot> = Vec::new();
         for t in crossed_up {
             holders.extend(
@@ -752,30 +860,32 @@ impl TrendIndex {
         holders.sort_unstable();
         holders.dedup();
         for a in holders {
-            // The articles that share a word under the cap with `a`, stamped from the
-            // postings (read in order) rather than by reading each neighbour's words.
+            // The articles that share a word under the cap with `a`, or are in the band of a
+            // word over it, stamped from the postings rather than by reading each neighbour's
+            // words.
             self.next_stamp();
             let now = self.stamp_now;
             let (toks, postings, stamp) = (&self.toks, &self.tokens.postings, &mut self.stamp);
+            let order = TimeOrder {
+                articles: &self.articles,
+                nodes: &self.nodes,
+            };
             for &t in toks.get(a).iter() {
                 let holders_of_t = &postings[t as usize];
                 if holders_of_t.len() as u64 <= cap {
                     for &m in holders_of_t {
                         stamp[m as usize] = now;
                     }
+                } else if band > 0 {
+                    for m in order.band(holders_of_t, a, band) {
+                        stamp[m as usize] = now;
+                    }
                 }
             }
-            let stamp = &self.stamp;
-            let lost = self.adj.retain(a, |b| {
-                let kept = stamp[b as usize] == now;
-                if !kept && a < b {
-                    ch.edges.push((a, b, false));
-                    ch.survivor_edges_removed = true;
+            for b in self.adj.get(a).iter() {
+                if self.stamp[b as usize] != now {
+                    removing.insert((a.min(b), a.max(b)));
                 }
-                kept
-            });
-            if lost {
-                retain_dups(&mut self.dups, a, |b| stamp[b as usize] == now);
             }
         }
         let sim = self.config.similarity;
@@ -810,6 +920,8 @@ impl TrendIndex {
                 }
             }
         }
+        self.update_bands(banded, ch, &mut found, &mut removing);
+        self.remove_survivor_edges(removing, ch);
         ch.added_by_end = ch
             .added_edges
             .iter()
@@ -819,6 +931,181 @@ impl TrendIndex {
         // New edges: each list is rewritten once with all of its new neighbours.
         ch.edges.extend(found.iter().map(|&(a, b, _)| (a, b, true)));
         self.add_neighbours(&found);
+    }
+
+    /// Edges between surviving articles that a word over the cap proposes or stops proposing
+    /// because articles entered or left its postings between them (`banded`: the words over
+    /// the cap before and after the epoch). Appending the newest article or dropping the
+    /// oldest moves no band between survivors: only articles placed among survivors cost work.
+    fn update_bands(
+        &mut self,
+        mut banded: Map<u32, Moved>,
+        ch: &mut Changes,
+        found: &mut Vec<(Slot, Slot, bool)>,
+        removing: &mut Set<(Slot, Slot)>,
+    ) {
+        if banded.is_empty() {
+            return;
+        }
+        for &s in &ch.entering {
+            for t in self.toks.get(s) {
+                if let Some(m) = banded.get_mut(t) {
+                    m.entering.push(s);
+                }
+            }
+        }
+        for &s in &ch.leaving {
+            for t in self.toks.get(s) {
+                if let Some(m) = banded.get_mut(t) {
+                    m.leaving.push(s);
+                }
+            }
+        }
+        let mut flips: Vec<(Slot, Slot)> = Vec::new();
+        let mut seq: Vec<(Slot, u8)> = Vec::new();
+        for (t, moved) in banded {
+            self.band_flips(t, moved, &mut seq, &mut flips);
+        }
+        flips.sort_unstable();
+        flips.dedup();
+        let sim = self.config.similarity;
+        for (a, b) in flips {
+            let is_edge = ch.added_edges.contains(&(a, b))
+                || (!removing.contains(&(a, b)) && self.adj.get(a).iter().any(|m| m == b));
+            let (ta, tb) = (self.toks.get(a), self.toks.get(b));
+            let j = jaccard(ta, tb);
+            let dup = is_near_duplicate(ta, tb, j, sim);
+            let edge = (j >= sim.min_jaccard || dup) && self.proposed(a, b);
+            if edge && !is_edge {
+                found.push((a, b, dup));
+                ch.added_edges.insert((a, b));
+                ch.added_ends.insert(a);
+                ch.added_ends.insert(b);
+            } else if is_edge && !edge {
+                removing.insert((a, b));
+            }
+        }
+    }
+
+    /// Removes the edges `gone` between surviving articles (each `(smaller, larger)`), each
+    /// end's lists rewritten once.
+    fn remove_survivor_edges(&mut self, gone: Set<(Slot, Slot)>, ch: &mut Changes) {
+        if gone.is_empty() {
+            return;
+        }
+        ch.survivor_edges_removed = true;
+        let mut removed: Vec<(Slot, Slot)> = gone.iter().copied().collect();
+        removed.sort_unstable();
+        ch.edges.extend(removed.iter().map(|&(a, b)| (a, b, false)));
+        let mut ends: Vec<Slot> = removed.iter().flat_map(|&(a, b)| [a, b]).collect();
+        ends.sort_unstable();
+        ends.dedup();
+        for x in ends {
+            let keep = |y: Slot| !gone.contains(&(x.min(y), x.max(y)));
+            if self.adj.retain(x, keep) {
+                retain_dups(&mut self.dups, x, keep);
+            }
+        }
+    }
+
+    /// The surviving pairs whose distance in word `t`'s postings crossed `band` this epoch
+    /// (`moved`: its entering and leaving articles), each `(smaller, larger)`. Only pairs with
+    /// a moved article between them change distance, so only the postings within reach of one
+    /// are read: a stretch around each, with the leaving articles put back in their places.
+    fn band_flips(
+        &self,
+        t: u32,
+        mut moved: Moved,
+        seq: &mut Vec<(Slot, u8)>,
+        flips: &mut Vec<(Slot, Slot)>,
+    ) {
+        let band = self.config.similarity.band;
+        let order = TimeOrder {
+            articles: &self.articles,
+            nodes: &self.nodes,
+        };
+        let list = &self.tokens.postings[t as usize];
+        moved.leaving.sort_unstable_by_key(|&l| order.key(l));
+        // Where each leaving article stood (its place among the postings left), in order. A
+        // new version of it that kept its `published_at` has its key and stands in its place.
+        let leaving: Vec<(usize, Slot)> = moved
+            .leaving
+            .iter()
+            .map(|&l| (order.find(list, l).unwrap_or_else(|i| i), l))
+            .collect();
+        let mut at: Vec<usize> = moved
+            .entering
+            .iter()
+            .map(|&e| {
+                order
+                    .find(list, e)
+                    .expect("an entering article is in the postings")
+            })
+            .chain(leaving.iter().map(|x| x.0))
+            .collect();
+        at.sort_unstable();
+        // A flipped pair is at most `band` apart, before or after, with a moved article
+        // between: both ends are within `reach` places of that article.
+        let reach = band + 1 + at.len();
+        let mut next_leaving = leaving.iter().peekable();
+        let mut i = 0;
+        while i < at.len() {
+            let lo = at[i].saturating_sub(reach);
+            let mut hi = (at[i] + reach + 1).min(list.len());
+            i += 1;
+            while i < at.len() && at[i].saturating_sub(reach) <= hi {
+                hi = (at[i] + reach + 1).min(list.len());
+                i += 1;
+            }
+            seq.clear();
+            for (k, &m) in list.iter().enumerate().take(hi).skip(lo) {
+                while let Some(&(_, l)) = next_leaving.next_if(|x| x.0 == k) {
+                    seq.push((l, LEAVING));
+                }
+                seq.push((m, self.role[m as usize]));
+            }
+            while let Some(&(_, l)) = next_leaving.next_if(|x| x.0 == hi) {
+                seq.push((l, LEAVING));
+            }
+            flips_in(seq, band, flips);
+        }
+    }
+
+    /// Whether a word the two articles share proposes the pair (under the cap, or over it
+    /// with the two at most `band` places apart).
+    fn proposed(&self, a: Slot, b: Slot) -> bool {
+        let sim = self.config.similarity;
+        let order = TimeOrder {
+            articles: &self.articles,
+            nodes: &self.nodes,
+        };
+        let (ta, tb) = (self.toks.get(a), self.toks.get(b));
+        let (mut i, mut j) = (0, 0);
+        while i < ta.len() && j < tb.len() {
+            match ta[i].cmp(&tb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let list = &self.tokens.postings[ta[i] as usize];
+                    if list.len() as u64 <= sim.index_cap {
+                        return true;
+                    }
+                    if sim.band > 0 {
+                        let place = |s| {
+                            order
+                                .find(list, s)
+                                .expect("a live article is in its postings")
+                        };
+                        if place(a).abs_diff(place(b)) <= sim.band {
+                            return true;
+                        }
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        false
     }
 
     /// Adds the edges of `found` to the lists of both ends, each list once with all of its new
@@ -900,15 +1187,31 @@ impl TrendIndex {
         let a = self.toks.get(s);
         let (stamp, shared) = (&mut self.stamp, &mut self.shared);
         stamp[s as usize] = now;
+        let order = TimeOrder {
+            articles: &self.articles,
+            nodes: &self.nodes,
+        };
         let mut candidates: Vec<Slot> = Vec::new();
         // Postings hold every live article with the word, over the cap or not: the shared
         // count of a candidate is exact over the indexed words, and the words over the cap
-        // (few, common ones) are looked up in the candidate's list.
+        // (few, common ones) are looked up in the candidate's list. A word over the cap adds
+        // its band's articles as candidates without counting.
         let mut unindexed: SmallVec<[u32; 8]> = SmallVec::new();
         for &t in a.iter() {
             let postings = &self.tokens.postings[t as usize];
             if postings.len() as u64 > cap {
                 unindexed.push(t);
+                if sim.band > 0 {
+                    for m in order.band(postings, s, sim.band) {
+                        if stamp[m as usize] != now {
+                            stamp[m as usize] = now;
+                            shared[m as usize] = 0;
+                            if self.role[m as usize] != ENTERING || m > s {
+                                candidates.push(m);
+                            }
+                        }
+                    }
+                }
                 continue;
             }
             for &m in postings {

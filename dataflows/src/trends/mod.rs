@@ -3,9 +3,11 @@
 //! The definition (what `oracle::trend_tables` computes from scratch):
 //! 1. The replace rule over the article records; the watermark is the latest `published_at`
 //!    ever received; articles whose minute is within the window of the watermark are live.
-//! 2. Token sets of the headlines (`text`); a token in more than `index_cap` live headlines
-//!    proposes no pairs; an edge joins two live articles that share a proposing token and whose
-//!    token sets overlap enough (`similarity`).
+//! 2. Token sets of the headlines (`text`); a token in at most `index_cap` live headlines
+//!    proposes every pair of them, a commoner one only the pairs at most `band` places apart in
+//!    its live headlines ordered by `(published_at, node)` (none when `band` is 0); an edge
+//!    joins two live articles that share a token proposing them and whose token sets overlap
+//!    enough (`similarity`).
 //! 3. `rounds` rounds of synchronous label propagation over the edges, every article starting
 //!    with its own node as label (`cluster`); near-duplicate groups are the connected
 //!    components of the near-duplicate edges.

@@ -3,13 +3,18 @@
 //! Similarity is the plain Jaccard overlap of the two headlines' token sets. It depends on the
 //! two articles only (no corpus statistics), so an arrival never re-scores other pairs; the
 //! corpus enters only through the index cap: a token in more than `index_cap` live headlines
-//! is too common to propose candidates (it still counts in the overlap).
+//! is too common to propose all its pairs (it still counts in the overlap), and proposes only
+//! each headline's `band` nearest on either side in time, so that a story told in more
+//! headlines than the cap is still linked, as a chain, through its own words.
 
 /// Similarity parameters (see the README for how they were chosen).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SimilarityConfig {
-    /// Tokens in more live headlines than this propose no candidate pairs.
+    /// Tokens in at most this many live headlines propose every pair of their headlines.
     pub index_cap: u64,
+    /// A token in more live headlines than `index_cap` proposes only the pairs at most this
+    /// many places apart in its headlines ordered by `(published_at, node)` (0: none).
+    pub band: usize,
     /// Smallest Jaccard overlap for an edge, in millionths.
     pub min_jaccard: i64,
     /// Smallest Jaccard overlap for two articles to be near-duplicates, in millionths.
@@ -23,6 +28,7 @@ impl Default for SimilarityConfig {
     fn default() -> Self {
         SimilarityConfig {
             index_cap: 300,
+            band: 0,
             min_jaccard: 120_000,
             near_duplicate: 800_000,
             near_duplicate_min_tokens: 3,
