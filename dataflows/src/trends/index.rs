@@ -4,8 +4,8 @@
 //! returns the changes of the `trends` and `trend_articles` rows. The result after any epoch is
 //! the definition of `trends/mod.rs`, computed from scratch by `oracle::trend_tables`; only the
 //! work differs: an epoch costs work proportional to the neighbourhoods it touches.
-//! - Tokens are interned (`u32`); postings list the live articles of each token in
-//!   `(published_at, node)` order, the order a token over the cap draws its band in.
+//! - Tokens are interned (`u32`); postings list the live articles of each token, by slot, or
+//!   with a band in `(published_at, node)` order, the order a token over the cap draws it in.
 //! - Edges are kept per article as sorted neighbour lists, delta-encoded (`neighbours`); an
 //!   epoch rewrites each changed list once. Only articles that enter or leave the window, the
 //!   postings of tokens that cross the index cap, and the survivors within `band` places of an
@@ -437,13 +437,15 @@ struct Changes {
     old_names: Set<Node>,
 }
 
-/// The order of every word's postings: `(published_at, node)`, which does not depend on the
-/// slots (they depend on arrival order). A word over the cap proposes the pairs at most `band`
-/// places apart in it.
+/// The order of every word's postings. With a band, `(published_at, node)`, which does not
+/// depend on the slots (they depend on arrival order): a word over the cap proposes the pairs
+/// at most `band` places apart in it. Without one, by slot, which is cheapest to keep (an
+/// arrival takes the largest slot or a freed one, and slots compare without reading articles).
 #[derive(Clone, Copy)]
 struct TimeOrder<'a> {
     articles: &'a [Option<Article>],
     nodes: &'a [Node],
+    by_time: bool,
 }
 
 impl TimeOrder<'_> {
@@ -456,6 +458,9 @@ impl TimeOrder<'_> {
 
     /// The place of `s` in `list`, or where it would go (most arrive last: checked first).
     fn find(&self, list: &[Slot], s: Slot) -> Result<usize, usize> {
+        if !self.by_time {
+            return list.binary_search(&s);
+        }
         let k = self.key(s);
         match list.last() {
             None => Err(0),
@@ -785,6 +790,7 @@ impl TrendIndex {
             let order = TimeOrder {
                 articles: &self.articles,
                 nodes: &self.nodes,
+                by_time: self.config.similarity.band > 0,
             };
             for &t in self.toks.get(s) {
                 order.remove(&mut self.tokens.postings[t as usize], s);
@@ -815,6 +821,7 @@ impl TrendIndex {
             let order = TimeOrder {
                 articles: &self.articles,
                 nodes: &self.nodes,
+                by_time: self.config.similarity.band > 0,
             };
             for &t in self.toks.get(s) {
                 order.insert(&mut self.tokens.postings[t as usize], s);
@@ -844,10 +851,13 @@ impl TrendIndex {
         crossed_up.sort_unstable();
         crossed_down.sort_unstable();
         // A word over the cap now: the surviving pairs that shared it stay edges only if they
-        // still share a word under the cap or the band of one over it. The pairs that lose
-        // their edge are collected (from either end: the other may hold no such word, and a
-        // band may have moved too) and each list filtered once at the end.
-        let mut removing: Set<(Slot, Slot)> = Set::default();
+        // still share a word under the cap or the band of one over it. Each holder filters its
+        // own list once. Without a band both ends of a lost edge hold the word; with one, a
+        // holder may lose an edge to an article that does not (the band of another word moved
+        // too): that end's list is filtered at the end (`one_sided`), and the lost pairs are
+        // kept for the bands' check (`removing`, sorted).
+        let mut removing: Vec<(Slot, Slot)> = Vec::new();
+        let mut one_sided: Vec<(Slot, Slot)> = Vec::new();
         let mut holders: Vec<Slot> = Vec::new();
         for t in crossed_up {
             holders.extend(
@@ -859,7 +869,7 @@ impl TrendIndex {
         }
         holders.sort_unstable();
         holders.dedup();
-        for a in holders {
+        for &a in &holders {
             // The articles that share a word under the cap with `a`, or are in the band of a
             // word over it, stamped from the postings rather than by reading each neighbour's
             // words.
@@ -869,6 +879,7 @@ impl TrendIndex {
             let order = TimeOrder {
                 articles: &self.articles,
                 nodes: &self.nodes,
+                by_time: self.config.similarity.band > 0,
             };
             for &t in toks.get(a).iter() {
                 let holders_of_t = &postings[t as usize];
@@ -882,10 +893,26 @@ impl TrendIndex {
                     }
                 }
             }
-            for b in self.adj.get(a).iter() {
-                if self.stamp[b as usize] != now {
-                    removing.insert((a.min(b), a.max(b)));
+            let stamp = &self.stamp;
+            let lost = self.adj.retain(a, |b| {
+                let kept = stamp[b as usize] == now;
+                if !kept {
+                    let holder = holders.binary_search(&b).is_ok();
+                    if a < b || !holder {
+                        ch.edges.push((a.min(b), a.max(b), false));
+                        ch.survivor_edges_removed = true;
+                    }
+                    if !holder {
+                        one_sided.push((b, a));
+                    }
+                    if band > 0 {
+                        removing.push((a.min(b), a.max(b)));
+                    }
                 }
+                kept
+            });
+            if lost {
+                retain_dups(&mut self.dups, a, |b| stamp[b as usize] == now);
             }
         }
         let sim = self.config.similarity;
@@ -920,8 +947,10 @@ impl TrendIndex {
                 }
             }
         }
-        self.update_bands(banded, ch, &mut found, &mut removing);
-        self.remove_survivor_edges(removing, ch);
+        removing.sort_unstable();
+        removing.dedup();
+        self.update_bands(banded, ch, &mut found, &removing, &mut one_sided);
+        self.drop_neighbours(one_sided);
         ch.added_by_end = ch
             .added_edges
             .iter()
@@ -942,7 +971,8 @@ impl TrendIndex {
         mut banded: Map<u32, Moved>,
         ch: &mut Changes,
         found: &mut Vec<(Slot, Slot, bool)>,
-        removing: &mut Set<(Slot, Slot)>,
+        removing: &[(Slot, Slot)],
+        drop: &mut Vec<(Slot, Slot)>,
     ) {
         if banded.is_empty() {
             return;
@@ -971,7 +1001,8 @@ impl TrendIndex {
         let sim = self.config.similarity;
         for (a, b) in flips {
             let is_edge = ch.added_edges.contains(&(a, b))
-                || (!removing.contains(&(a, b)) && self.adj.get(a).iter().any(|m| m == b));
+                || (removing.binary_search(&(a, b)).is_err()
+                    && self.adj.get(a).iter().any(|m| m == b));
             let (ta, tb) = (self.toks.get(a), self.toks.get(b));
             let j = jaccard(ta, tb);
             let dup = is_near_duplicate(ta, tb, j, sim);
@@ -982,26 +1013,21 @@ impl TrendIndex {
                 ch.added_ends.insert(a);
                 ch.added_ends.insert(b);
             } else if is_edge && !edge {
-                removing.insert((a, b));
+                ch.edges.push((a, b, false));
+                ch.survivor_edges_removed = true;
+                drop.push((a, b));
+                drop.push((b, a));
             }
         }
     }
 
-    /// Removes the edges `gone` between surviving articles (each `(smaller, larger)`), each
-    /// end's lists rewritten once.
-    fn remove_survivor_edges(&mut self, gone: Set<(Slot, Slot)>, ch: &mut Changes) {
-        if gone.is_empty() {
-            return;
-        }
-        ch.survivor_edges_removed = true;
-        let mut removed: Vec<(Slot, Slot)> = gone.iter().copied().collect();
-        removed.sort_unstable();
-        ch.edges.extend(removed.iter().map(|&(a, b)| (a, b, false)));
-        let mut ends: Vec<Slot> = removed.iter().flat_map(|&(a, b)| [a, b]).collect();
-        ends.sort_unstable();
-        ends.dedup();
-        for x in ends {
-            let keep = |y: Slot| !gone.contains(&(x.min(y), x.max(y)));
+    /// Drops `other` from the lists of `end`, for each `(end, other)` of `by_end` (the edge
+    /// changes are recorded by the caller), each list rewritten once.
+    fn drop_neighbours(&mut self, mut by_end: Vec<(Slot, Slot)>) {
+        by_end.sort_unstable();
+        for group in by_end.chunk_by(|p, q| p.0 == q.0) {
+            let x = group[0].0;
+            let keep = |y: Slot| group.binary_search(&(x, y)).is_err();
             if self.adj.retain(x, keep) {
                 retain_dups(&mut self.dups, x, keep);
             }
@@ -1023,6 +1049,7 @@ impl TrendIndex {
         let order = TimeOrder {
             articles: &self.articles,
             nodes: &self.nodes,
+            by_time: self.config.similarity.band > 0,
         };
         let list = &self.tokens.postings[t as usize];
         moved.leaving.sort_unstable_by_key(|&l| order.key(l));
@@ -1078,6 +1105,7 @@ impl TrendIndex {
         let order = TimeOrder {
             articles: &self.articles,
             nodes: &self.nodes,
+            by_time: self.config.similarity.band > 0,
         };
         let (ta, tb) = (self.toks.get(a), self.toks.get(b));
         let (mut i, mut j) = (0, 0);
@@ -1190,6 +1218,7 @@ impl TrendIndex {
         let order = TimeOrder {
             articles: &self.articles,
             nodes: &self.nodes,
+            by_time: self.config.similarity.band > 0,
         };
         let mut candidates: Vec<Slot> = Vec::new();
         // Postings hold every live article with the word, over the cap or not: the shared
