@@ -448,7 +448,16 @@ struct TimeOrder<'a> {
     by_time: bool,
 }
 
-impl TimeOrder<'_> {
+impl<'a> TimeOrder<'a> {
+    /// The postings order of an index with `config`.
+    fn new(articles: &'a [Option<Article>], nodes: &'a [Node], config: TrendConfig) -> Self {
+        TimeOrder {
+            articles,
+            nodes,
+            by_time: config.similarity.band > 0,
+        }
+    }
+
     fn key(&self, s: Slot) -> (TimestampMs, Node) {
         let a = self.articles[s as usize]
             .as_ref()
@@ -787,11 +796,7 @@ impl TrendIndex {
             let a = self.art_mut(s);
             a.live = false;
             self.dups.remove(&s);
-            let order = TimeOrder {
-                articles: &self.articles,
-                nodes: &self.nodes,
-                by_time: self.config.similarity.band > 0,
-            };
+            let order = TimeOrder::new(&self.articles, &self.nodes, self.config);
             for &t in self.toks.get(s) {
                 order.remove(&mut self.tokens.postings[t as usize], s);
             }
@@ -818,11 +823,7 @@ impl TrendIndex {
         for i in 0..ch.entering.len() {
             let s = ch.entering[i];
             self.art_mut(s).live = true;
-            let order = TimeOrder {
-                articles: &self.articles,
-                nodes: &self.nodes,
-                by_time: self.config.similarity.band > 0,
-            };
+            let order = TimeOrder::new(&self.articles, &self.nodes, self.config);
             for &t in self.toks.get(s) {
                 order.insert(&mut self.tokens.postings[t as usize], s);
             }
@@ -876,11 +877,7 @@ impl TrendIndex {
             self.next_stamp();
             let now = self.stamp_now;
             let (toks, postings, stamp) = (&self.toks, &self.tokens.postings, &mut self.stamp);
-            let order = TimeOrder {
-                articles: &self.articles,
-                nodes: &self.nodes,
-                by_time: self.config.similarity.band > 0,
-            };
+            let order = TimeOrder::new(&self.articles, &self.nodes, self.config);
             for &t in toks.get(a).iter() {
                 let holders_of_t = &postings[t as usize];
                 if holders_of_t.len() as u64 <= cap {
@@ -1046,11 +1043,7 @@ impl TrendIndex {
         flips: &mut Vec<(Slot, Slot)>,
     ) {
         let band = self.config.similarity.band;
-        let order = TimeOrder {
-            articles: &self.articles,
-            nodes: &self.nodes,
-            by_time: self.config.similarity.band > 0,
-        };
+        let order = TimeOrder::new(&self.articles, &self.nodes, self.config);
         let list = &self.tokens.postings[t as usize];
         moved.leaving.sort_unstable_by_key(|&l| order.key(l));
         // Where each leaving article stood (its place among the postings left), in order. A
@@ -1102,11 +1095,7 @@ impl TrendIndex {
     /// with the two at most `band` places apart).
     fn proposed(&self, a: Slot, b: Slot) -> bool {
         let sim = self.config.similarity;
-        let order = TimeOrder {
-            articles: &self.articles,
-            nodes: &self.nodes,
-            by_time: self.config.similarity.band > 0,
-        };
+        let order = TimeOrder::new(&self.articles, &self.nodes, self.config);
         let (ta, tb) = (self.toks.get(a), self.toks.get(b));
         let (mut i, mut j) = (0, 0);
         while i < ta.len() && j < tb.len() {
@@ -1215,11 +1204,7 @@ impl TrendIndex {
         let a = self.toks.get(s);
         let (stamp, shared) = (&mut self.stamp, &mut self.shared);
         stamp[s as usize] = now;
-        let order = TimeOrder {
-            articles: &self.articles,
-            nodes: &self.nodes,
-            by_time: self.config.similarity.band > 0,
-        };
+        let order = TimeOrder::new(&self.articles, &self.nodes, self.config);
         let mut candidates: Vec<Slot> = Vec::new();
         // Postings hold every live article with the word, over the cap or not: the shared
         // count of a candidate is exact over the indexed words, and the words over the cap
