@@ -31,7 +31,8 @@ pub enum Command {
     Gen(GenArgs),
     /// Cluster a file of articles with the same graph as `run`; prints `external_id<TAB>trend_id`.
     Cluster(ClusterArgs),
-    /// Score clustering against gold labels (`story_id` on each article): B-cubed and pairwise.
+    /// Score clustering against gold labels (`story_id` on each article): B-cubed and pairwise,
+    /// and how often headline pairs make an edge within and across stories.
     Eval(ClusterArgs),
 }
 

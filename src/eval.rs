@@ -1,4 +1,4 @@
-//! Clustering quality: pairwise and B-cubed precision/recall/F1 of predicted trends against gold story labels.
+//! Clustering quality: pairwise and B-cubed precision/recall/F1 of predicted trends against gold story labels, and how often headline pairs make an edge within and across stories.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -72,9 +72,114 @@ pub fn score<C: Hash + Eq + Clone, L: Hash + Eq + Clone>(items: &[(C, L)]) -> Sc
     }
 }
 
+/// How often two headlines are similar enough for an edge (Jaccard ≥ the threshold), counted
+/// separately for pairs of the same story and pairs of different stories.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EdgeRates {
+    pub same_edges: u64,
+    pub same_pairs: u64,
+    pub different_edges: u64,
+    pub different_pairs: u64,
+}
+
+impl EdgeRates {
+    pub fn same(&self) -> f64 {
+        self.same_edges as f64 / self.same_pairs.max(1) as f64
+    }
+
+    pub fn different(&self) -> f64 {
+        self.different_edges as f64 / self.different_pairs.max(1) as f64
+    }
+}
+
+/// Edge rates over `(story, sorted distinct features)` items: every pair when there are at
+/// most `samples` pairs, otherwise `samples` pairs drawn uniformly (with a fixed seed, so the
+/// figure is the same on every run). Data with far more edges across stories than real
+/// headlines have will cluster worse whatever the method does.
+pub fn edge_rates<L: Eq>(items: &[(L, Vec<String>)], min_jaccard: i64, samples: u64) -> EdgeRates {
+    let mut rates = EdgeRates::default();
+    let mut count = |a: &(L, Vec<String>), b: &(L, Vec<String>)| {
+        let edge = u64::from(dataflows::trends::similarity::jaccard(&a.1, &b.1) >= min_jaccard);
+        if a.0 == b.0 {
+            rates.same_pairs += 1;
+            rates.same_edges += edge;
+        } else {
+            rates.different_pairs += 1;
+            rates.different_edges += edge;
+        }
+    };
+    let n = items.len() as u64;
+    if n * n.saturating_sub(1) / 2 <= samples {
+        for (i, a) in items.iter().enumerate() {
+            for b in &items[i + 1..] {
+                count(a, b);
+            }
+        }
+    } else {
+        // SplitMix64.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut drawn = 0;
+        while drawn < samples {
+            let (i, j) = (next() % n, next() % n);
+            if i != j {
+                count(&items[i as usize], &items[j as usize]);
+                drawn += 1;
+            }
+        }
+    }
+    rates
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headlines(items: &[(char, &str)]) -> Vec<(char, Vec<String>)> {
+        items
+            .iter()
+            .map(|(l, t)| (*l, dataflows::trends::text::features(t)))
+            .collect()
+    }
+
+    #[test]
+    fn edge_rates_count_within_and_across_stories() {
+        let items = headlines(&[
+            ('a', "Acme recalls cars over brakes"),
+            ('a', "Acme car recall widens over brakes"),
+            ('a', "Senate hearing on budget"),
+            ('b', "Storm hits coast"),
+            ('b', "Storm batters coast towns"),
+        ]);
+        // Exact: 4 same-story pairs (3 in a, 1 in b), 6 across; edges: the two Acme headlines,
+        // the two storm headlines; none across.
+        let exact = edge_rates(&items, 120_000, 1_000);
+        assert_eq!(
+            exact,
+            EdgeRates {
+                same_edges: 2,
+                same_pairs: 4,
+                different_edges: 0,
+                different_pairs: 6,
+            }
+        );
+        assert_eq!(exact.same(), 0.5);
+        // Sampled (fewer samples than pairs): every drawn pair is counted once, on its side,
+        // and the same seed draws the same pairs.
+        let sampled = edge_rates(&items, 120_000, 7);
+        assert_eq!(sampled.same_pairs + sampled.different_pairs, 7);
+        assert_eq!(sampled.different_edges, 0);
+        assert!(sampled.same_edges <= sampled.same_pairs);
+        assert_eq!(sampled, edge_rates(&items, 120_000, 7));
+        // A threshold above every pair's overlap: no edges at all.
+        assert_eq!(edge_rates(&items, 1_000_001, 1_000).same_edges, 0);
+    }
 
     #[test]
     fn perfect_and_split_and_lumped() {

@@ -687,6 +687,9 @@ pub fn cluster(args: &ClusterArgs) -> Result<(), String> {
     out.flush().map_err(|e| e.to_string())
 }
 
+/// Headline pairs drawn for `eval`'s edge rates when there are more pairs than this.
+const EDGE_RATE_SAMPLES: u64 = 1_000_000;
+
 /// `trendflow eval`: clustering quality against the `story_id` labels of the input.
 pub fn eval(args: &ClusterArgs) -> Result<(), String> {
     #[derive(serde::Deserialize)]
@@ -694,6 +697,7 @@ pub fn eval(args: &ClusterArgs) -> Result<(), String> {
         source: String,
         external_id: String,
         story_id: Option<String>,
+        title: Option<String>,
     }
     let started = std::time::Instant::now();
     let (memory, stats) = run_articles(args)?;
@@ -704,18 +708,31 @@ pub fn eval(args: &ClusterArgs) -> Result<(), String> {
     let mut items: Vec<(String, String)> = Vec::new();
     let mut unlabelled = 0;
     let mut gold: BTreeMap<(String, String), String> = BTreeMap::new();
+    // The latest labelled headline of each article, for the edge rates.
+    let mut titles: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         match serde_json::from_str::<Labelled>(line) {
             Ok(Labelled {
                 source,
                 external_id,
                 story_id: Some(story),
+                title,
             }) => {
-                gold.insert((source, external_id), story);
+                let key = (source, external_id);
+                if let Some(t) = title {
+                    titles.insert(key.clone(), (story.clone(), t));
+                }
+                gold.insert(key, story);
             }
             _ => unlabelled += 1,
         }
     }
+    let headlines: Vec<(String, Vec<String>)> = titles
+        .into_values()
+        .map(|(story, t)| (story, dataflows::trends::text::features(&t)))
+        .collect();
+    let min_jaccard = (args.trends.min_jaccard * 1e6).round() as i64;
+    let rates = crate::eval::edge_rates(&headlines, min_jaccard, EDGE_RATE_SAMPLES);
     for (key, story) in &gold {
         if let Some(trend) = trends.get(key) {
             items.push((trend.clone(), story.clone()));
@@ -736,6 +753,19 @@ pub fn eval(args: &ClusterArgs) -> Result<(), String> {
     println!(
         "  pairwise  precision {:.4}  recall {:.4}  F1 {:.4}",
         s.pairwise.precision, s.pairwise.recall, s.pairwise.f1
+    );
+    println!(
+        "  headline pairs with Jaccard >= {}: same story {:.1}% of {}, different stories {:.3}% of {}{}",
+        args.trends.min_jaccard,
+        100.0 * rates.same(),
+        rates.same_pairs,
+        100.0 * rates.different(),
+        rates.different_pairs,
+        if rates.same_pairs + rates.different_pairs < (headlines.len() as u64).saturating_sub(1) * headlines.len() as u64 / 2 {
+            " (sampled pairs)"
+        } else {
+            ""
+        }
     );
     println!(
         "  time {:.3} s ({} events, {} workers)",
