@@ -11,6 +11,9 @@
 //   (each iteration is one insert epoch and one retract epoch; one more runs first, unrecorded);
 // - `TRENDFLOW_BENCH_BAND` / `--band`: the trend method's band (see `SimilarityConfig`),
 //   default the method's default;
+// - `TRENDFLOW_BENCH_MIN_JACCARD` / `--min_jaccard`: the edge threshold (0–1), default the
+//   method's default (a higher one makes the generated graph as sparse across stories as real
+//   headlines are at the default: see the README);
 // - `TRENDFLOW_BENCH_SEED` / `--seed`: generator seed, default 7;
 // - `TRENDFLOW_BENCH_PROFILE=1` / `--profile=1`: also print the operators that took most time
 //   during the measured epochs (from timely's event log, worker 0).
@@ -52,6 +55,8 @@ struct Params {
     profile: bool,
     /// The trend method's band.
     band: usize,
+    /// The edge threshold, in millionths (as `SimilarityConfig::min_jaccard`).
+    min_jaccard: i64,
     /// Unrecorded iterations before the measured ones.
     warm_up: usize,
 }
@@ -90,6 +95,20 @@ impl Params {
                 "TRENDFLOW_BENCH_BAND",
                 &SimilarityConfig::default().band.to_string(),
             )[0],
+            min_jaccard: {
+                let default = SimilarityConfig::default().min_jaccard as f64 / 1e6;
+                let v = param(
+                    "min_jaccard",
+                    "TRENDFLOW_BENCH_MIN_JACCARD",
+                    &default.to_string(),
+                );
+                let j: f64 = v
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("min_jaccard: not a number: {v}"));
+                assert!(j > 0.0 && j <= 1.0, "min_jaccard: {j} is not in (0, 1]");
+                (j * 1e6).round() as i64
+            },
             warm_up: 1,
         }
     }
@@ -186,11 +205,13 @@ fn workload(window: usize, seed: u64) -> Workload {
 /// The similarity graph of the window, computed sequentially with the graph's own rule (words in
 /// at most `index_cap` live headlines propose pairs; Jaccard ≥ `min_jaccard` or near-duplicate
 /// makes an edge), to explain the measured costs (`TRENDFLOW_BENCH_PROFILE=1`).
-fn graph_stats(work: &Workload, band: usize) -> String {
+fn graph_stats(work: &Workload, params: &Params) -> String {
     let config = SimilarityConfig {
-        band,
+        band: params.band,
+        min_jaccard: params.min_jaccard,
         ..SimilarityConfig::default()
     };
+    let band = params.band;
     let mut current: HashMap<&ArticleKey, Option<(i64, &str)>> = HashMap::new();
     for event in &work.base {
         if let Event::Article(key, record) = event {
@@ -275,10 +296,11 @@ fn graph_stats(work: &Workload, band: usize) -> String {
     }
     let n = docs.len().max(1) as f64;
     format!(
-        "{} live headlines, {} distinct words ({} above the index cap of {cap}, band {band}); {} candidate pairs, {} edges (mean degree {:.1}, max {max_degree}); {unindexed} headlines get no candidate and {isolated} no edge; an arriving article has {:.0} candidates and {:.1} edges on average",
+        "{} live headlines, {} distinct words ({} above the index cap of {cap}, band {band}, Jaccard ≥ {:.2}); {} candidate pairs, {} edges (mean degree {:.1}, max {max_degree}); {unindexed} headlines get no candidate and {isolated} no edge; an arriving article has {:.0} candidates and {:.1} edges on average",
         docs.len(),
         postings.len(),
         capped,
+        config.min_jaccard as f64 / 1e6,
         candidates / 2,
         edges / 2,
         edges as f64 / n,
@@ -387,6 +409,7 @@ fn run(work: &Arc<Workload>, workers: usize, params: &Params) -> Measured {
     let (iters, warm_up, profile) = (params.iters, params.warm_up, params.profile);
     let mut config = GraphConfig::default();
     config.trends.similarity.band = params.band;
+    config.trends.similarity.min_jaccard = params.min_jaccard;
     let work = Arc::clone(work);
     let live_articles = Arc::new(AtomicI64::new(0));
     let live_trends = Arc::new(AtomicI64::new(0));
@@ -583,7 +606,7 @@ fn main() {
             work.batch.len(),
             span_minutes as f64 / 1440.0,
         );
-        let graph = params.profile.then(|| graph_stats(&work, params.band));
+        let graph = params.profile.then(|| graph_stats(&work, &params));
         if let Some(graph) = &graph {
             println!("  similarity graph: {graph}");
         }
@@ -711,6 +734,7 @@ fn main() {
         "batch_articles": BATCH,
         "seed": params.seed,
         "band": params.band,
+        "min_jaccard": params.min_jaccard as f64 / 1e6,
         "results": results,
     });
     if smoke {
