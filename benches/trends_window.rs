@@ -53,10 +53,9 @@ struct Params {
     iters: usize,
     seed: u64,
     profile: bool,
-    /// The trend method's band.
-    band: usize,
-    /// The edge threshold, in millionths (as `SimilarityConfig::min_jaccard`).
-    min_jaccard: i64,
+    /// The trend method's similarity settings: the default with the band and edge threshold
+    /// given.
+    similarity: SimilarityConfig,
     /// Unrecorded iterations before the measured ones.
     warm_up: usize,
 }
@@ -90,24 +89,27 @@ impl Params {
             iters: list("iters", "TRENDFLOW_BENCH_ITERS", "10")[0].max(1),
             seed: list("seed", "TRENDFLOW_BENCH_SEED", "7")[0] as u64,
             profile: list("profile", "TRENDFLOW_BENCH_PROFILE", "0")[0] != 0,
-            band: list(
-                "band",
-                "TRENDFLOW_BENCH_BAND",
-                &SimilarityConfig::default().band.to_string(),
-            )[0],
-            min_jaccard: {
-                let default = SimilarityConfig::default().min_jaccard as f64 / 1e6;
-                let v = param(
-                    "min_jaccard",
-                    "TRENDFLOW_BENCH_MIN_JACCARD",
-                    &default.to_string(),
-                );
-                let j: f64 = v
-                    .trim()
-                    .parse()
-                    .unwrap_or_else(|_| panic!("min_jaccard: not a number: {v}"));
-                assert!(j > 0.0 && j <= 1.0, "min_jaccard: {j} is not in (0, 1]");
-                (j * 1e6).round() as i64
+            similarity: SimilarityConfig {
+                band: list(
+                    "band",
+                    "TRENDFLOW_BENCH_BAND",
+                    &SimilarityConfig::default().band.to_string(),
+                )[0],
+                min_jaccard: {
+                    let default = SimilarityConfig::default().min_jaccard as f64 / 1e6;
+                    let v = param(
+                        "min_jaccard",
+                        "TRENDFLOW_BENCH_MIN_JACCARD",
+                        &default.to_string(),
+                    );
+                    let j: f64 = v
+                        .trim()
+                        .parse()
+                        .unwrap_or_else(|_| panic!("min_jaccard: not a number: {v}"));
+                    assert!(j > 0.0 && j <= 1.0, "min_jaccard: {j} is not in (0, 1]");
+                    (j * 1e6).round() as i64
+                },
+                ..SimilarityConfig::default()
             },
             warm_up: 1,
         }
@@ -206,12 +208,8 @@ fn workload(window: usize, seed: u64) -> Workload {
 /// at most `index_cap` live headlines propose pairs; Jaccard ≥ `min_jaccard` or near-duplicate
 /// makes an edge), to explain the measured costs (`TRENDFLOW_BENCH_PROFILE=1`).
 fn graph_stats(work: &Workload, params: &Params) -> String {
-    let config = SimilarityConfig {
-        band: params.band,
-        min_jaccard: params.min_jaccard,
-        ..SimilarityConfig::default()
-    };
-    let band = params.band;
+    let config = params.similarity;
+    let band = config.band;
     let mut current: HashMap<&ArticleKey, Option<(i64, &str)>> = HashMap::new();
     for event in &work.base {
         if let Event::Article(key, record) = event {
@@ -408,8 +406,7 @@ fn share(events: &[Event], index: usize, peers: usize) -> Vec<Event> {
 fn run(work: &Arc<Workload>, workers: usize, params: &Params) -> Measured {
     let (iters, warm_up, profile) = (params.iters, params.warm_up, params.profile);
     let mut config = GraphConfig::default();
-    config.trends.similarity.band = params.band;
-    config.trends.similarity.min_jaccard = params.min_jaccard;
+    config.trends.similarity = params.similarity;
     let work = Arc::clone(work);
     let live_articles = Arc::new(AtomicI64::new(0));
     let live_trends = Arc::new(AtomicI64::new(0));
@@ -733,8 +730,8 @@ fn main() {
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
         "batch_articles": BATCH,
         "seed": params.seed,
-        "band": params.band,
-        "min_jaccard": params.min_jaccard as f64 / 1e6,
+        "band": params.similarity.band,
+        "min_jaccard": params.similarity.min_jaccard as f64 / 1e6,
         "results": results,
     });
     if smoke {

@@ -92,6 +92,13 @@ impl EdgeRates {
     }
 }
 
+/// The number of unordered pairs of `n` items. [`edge_rates`] samples exactly when there are
+/// more than its `samples`, so it counted fewer pairs than this.
+pub fn all_pairs(n: usize) -> u64 {
+    let n = n as u64;
+    n * n.saturating_sub(1) / 2
+}
+
 /// Edge rates over `(story, sorted distinct features)` items: every pair when there are at
 /// most `samples` pairs, otherwise `samples` pairs drawn uniformly (with a fixed seed, so the
 /// figure is the same on every run). Data with far more edges across stories than real
@@ -109,21 +116,18 @@ pub fn edge_rates<L: Eq>(items: &[(L, Vec<String>)], min_jaccard: i64, samples: 
         }
     };
     let n = items.len() as u64;
-    if n * n.saturating_sub(1) / 2 <= samples {
+    if all_pairs(items.len()) <= samples {
         for (i, a) in items.iter().enumerate() {
             for b in &items[i + 1..] {
                 count(a, b);
             }
         }
     } else {
-        // SplitMix64.
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        // SplitMix64 (the generator's mixer over a counter).
+        let mut state = crate::gen::GOLDEN;
         let mut next = move || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
+            state = state.wrapping_add(crate::gen::GOLDEN);
+            crate::gen::mix64(state)
         };
         let mut drawn = 0;
         while drawn < samples {

@@ -707,9 +707,8 @@ pub fn eval(args: &ClusterArgs) -> Result<(), String> {
         .map_err(|e| format!("--input {}: {e}", args.input.display()))?;
     let mut items: Vec<(String, String)> = Vec::new();
     let mut unlabelled = 0;
-    let mut gold: BTreeMap<(String, String), String> = BTreeMap::new();
-    // The latest labelled headline of each article, for the edge rates.
-    let mut titles: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    // The latest labelled line of each article: its story and headline.
+    let mut gold: BTreeMap<(String, String), (String, Option<String>)> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         match serde_json::from_str::<Labelled>(line) {
             Ok(Labelled {
@@ -718,22 +717,18 @@ pub fn eval(args: &ClusterArgs) -> Result<(), String> {
                 story_id: Some(story),
                 title,
             }) => {
-                let key = (source, external_id);
-                if let Some(t) = title {
-                    titles.insert(key.clone(), (story.clone(), t));
-                }
-                gold.insert(key, story);
+                gold.insert((source, external_id), (story, title));
             }
             _ => unlabelled += 1,
         }
     }
-    let headlines: Vec<(String, Vec<String>)> = titles
-        .into_values()
-        .map(|(story, t)| (story, dataflows::trends::text::features(&t)))
+    let headlines: Vec<(&String, Vec<String>)> = gold
+        .values()
+        .filter_map(|(story, t)| Some((story, dataflows::trends::text::features(t.as_ref()?))))
         .collect();
-    let min_jaccard = (args.trends.min_jaccard * 1e6).round() as i64;
+    let min_jaccard = args.trends.config()?.similarity.min_jaccard;
     let rates = crate::eval::edge_rates(&headlines, min_jaccard, EDGE_RATE_SAMPLES);
-    for (key, story) in &gold {
+    for (key, (story, _)) in &gold {
         if let Some(trend) = trends.get(key) {
             items.push((trend.clone(), story.clone()));
         }
@@ -761,7 +756,7 @@ pub fn eval(args: &ClusterArgs) -> Result<(), String> {
         rates.same_pairs,
         100.0 * rates.different(),
         rates.different_pairs,
-        if rates.same_pairs + rates.different_pairs < (headlines.len() as u64).saturating_sub(1) * headlines.len() as u64 / 2 {
+        if rates.same_pairs + rates.different_pairs < crate::eval::all_pairs(headlines.len()) {
             " (sampled pairs)"
         } else {
             ""
