@@ -677,7 +677,17 @@ impl TrendIndex {
                 self.free_slot(s);
             }
         }
-        for (node, doc, _) in net.into_iter().filter(|x| x.2 > 0) {
+        // New articles take slots in publication order: a story's articles, published close
+        // together, then sit close together in every per-slot vector, and a vote reads its
+        // neighbours' labels from few cache lines (in node order, a window loaded in one epoch
+        // would be scattered over all of them).
+        let mut arriving: Vec<(Node, Doc)> = net
+            .into_iter()
+            .filter(|x| x.2 > 0)
+            .map(|(node, doc, _)| (node, doc))
+            .collect();
+        arriving.sort_by_key(|(node, doc)| (doc.published_at, *node));
+        for (node, doc) in arriving {
             let mut ids: Vec<u32> = super::text::features(doc.title())
                 .iter()
                 .map(|w| self.tokens.intern(w))
