@@ -30,8 +30,8 @@ use super::packed::{reserve_gently, Packed};
 use super::similarity::{is_near_duplicate, jaccard, jaccard_of_counts, near_duplicate_of_counts};
 use super::MINUTE_MS;
 use super::{
-    minute_of, recency, trend_id, trend_summary, Doc, DocRef, Member, Node, TrendArticleRow,
-    TrendConfig, TrendCounts, MAX_KEYWORDS,
+    minute_of, recency, trend_id, Doc, DocRef, Node, Recency, TrendArticleRow, TrendConfig,
+    TrendCounts, MAX_KEYWORDS,
 };
 use crate::dense::DenseMap;
 use crate::event::TimestampMs;
@@ -303,6 +303,7 @@ pub struct TrendIndex {
     /// Working space for rewriting neighbour lists.
     scratch: Vec<Slot>,
     scratch_add: Vec<Slot>,
+    summary_scratch: SummaryScratch,
 }
 
 /// A new neighbour marked as a near-duplicate edge while new edges are grouped by end (slots
@@ -321,6 +322,16 @@ const LEAVING: u8 = 2;
 struct Tally {
     count: Vec<u32>,
     seen: Vec<Slot>,
+}
+
+/// Scratch space of a trend summary: members per token (zero between summaries), the tokens
+/// seen, and the members' stories and sources.
+#[derive(Default)]
+struct SummaryScratch {
+    word_count: Vec<u32>,
+    seen: Vec<u32>,
+    stories: Vec<Node>,
+    sources: Vec<u32>,
 }
 
 /// A surviving node whose votes changed in round 1.
@@ -547,6 +558,7 @@ impl TrendIndex {
             recount_marks: SlotBits::default(),
             scratch: Vec::new(),
             scratch_add: Vec::new(),
+            summary_scratch: SummaryScratch::default(),
         }
     }
 
@@ -1638,6 +1650,7 @@ impl TrendIndex {
         }
         let mut new_rows: Map<Node, Emitted> = Map::default();
         let dirty: Vec<Slot> = ch.dirty_labels.iter().copied().collect();
+        let mut scratch = std::mem::take(&mut self.summary_scratch);
         for label in dirty {
             let Some(members) = self.clusters.get(&label) else {
                 continue;
@@ -1661,10 +1674,11 @@ impl TrendIndex {
                     self.art_mut(s).set_emitted(new);
                 }
             }
-            if let Some(row) = self.trend_summary(&members, wm) {
+            if let Some(row) = self.trend_summary(&members, wm, &mut scratch) {
                 new_rows.insert(name, row);
             }
         }
+        self.summary_scratch = scratch;
         for name in ch.old_names.iter() {
             if !new_rows.contains_key(name) {
                 if let Some(row) = self.emitted_trends.remove(name) {
@@ -1732,28 +1746,102 @@ impl TrendIndex {
             && (a.rep == b.rep || title(a) == title(b))
     }
 
-    /// The trend's summary by the shared definition, over interned words (no re-tokenising),
-    /// with `rep` the representative's slot.
-    fn trend_summary(&self, slots: &[Slot], wm_minute: i64) -> Option<Emitted> {
-        let members: Vec<Member<'_, u32>> = slots
-            .iter()
-            .map(|s| {
-                let a = self.art(*s);
-                Member {
-                    doc: self.doc(*s),
-                    recency: recency(wm_minute, minute_of(a.published_at)),
-                    story: a.story,
-                    words: self.toks.get(*s),
-                }
-            })
-            .collect();
+    /// The summary of the trend of `slots` (the definition: `super::trend_summary`), computed
+    /// over interned ids: word counts in an array by token, the members' stories and sources
+    /// sorted, each member's document read only to break a tie for the headline.
+    fn trend_summary(
+        &self,
+        slots: &[Slot],
+        wm_minute: i64,
+        scratch: &mut SummaryScratch,
+    ) -> Option<Emitted> {
+        if slots.is_empty() {
+            return None;
+        }
         let words = &self.tokens.words;
-        let summary = trend_summary(&members, |t| &*words[*t as usize])?;
-        Some(Emitted::new(
-            slots[summary.rep],
-            &summary.keywords,
-            &summary.counts,
-        ))
+        let SummaryScratch {
+            word_count,
+            seen,
+            stories,
+            sources,
+        } = scratch;
+        if word_count.len() < words.len() {
+            word_count.resize(words.len(), 0);
+        }
+        seen.clear();
+        stories.clear();
+        sources.clear();
+        let (mut first, mut last) = (TimestampMs::MAX, TimestampMs::MIN);
+        let (mut a1h, mut a24h) = (0u64, 0u64);
+        for &s in slots {
+            let a = self.art(s);
+            for &t in self.toks.get(s) {
+                let c = &mut word_count[t as usize];
+                if *c == 0 {
+                    seen.push(t);
+                }
+                *c += 1;
+            }
+            stories.push(a.story);
+            sources.push(a.source);
+            first = first.min(a.published_at);
+            last = last.max(a.published_at);
+            match recency(wm_minute, minute_of(a.published_at)) {
+                Recency::Hour => (a1h, a24h) = (a1h + 1, a24h + 1),
+                Recency::Day => a24h += 1,
+                Recency::Older => {}
+            }
+        }
+        // Keywords: most members first, then the word itself.
+        let rank = |a: &u32, b: &u32| {
+            word_count[*b as usize]
+                .cmp(&word_count[*a as usize])
+                .then_with(|| words[*a as usize].cmp(&words[*b as usize]))
+        };
+        let k = MAX_KEYWORDS.min(seen.len());
+        if k > 0 && k < seen.len() {
+            seen.select_nth_unstable_by(k - 1, rank);
+        }
+        seen[..k].sort_unstable_by(rank);
+        // Headline: the highest mean count of its words; ties to the earliest, then the
+        // smallest key (the last of equals, as `Iterator::max_by` takes it).
+        let centrality = |s: Slot| {
+            let ws = self.toks.get(s);
+            let total: u64 = ws.iter().map(|&t| u64::from(word_count[t as usize])).sum();
+            total * 1_000_000 / (ws.len() as u64 + 1)
+        };
+        let mut rep = (slots[0], centrality(slots[0]));
+        for &s in &slots[1..] {
+            let c = centrality(s);
+            let order = c.cmp(&rep.1).then_with(|| {
+                let (p, q) = (self.art(s).published_at, self.art(rep.0).published_at);
+                q.cmp(&p)
+                    .then_with(|| self.doc(rep.0).key_cmp(&self.doc(s)))
+            });
+            if order.is_ge() {
+                rep = (s, c);
+            }
+        }
+        let keywords: Vec<&u32> = seen[..k].iter().collect();
+        for &t in seen.iter() {
+            word_count[t as usize] = 0;
+        }
+        fn distinct<T: Ord>(v: &mut Vec<T>) -> u64 {
+            v.sort_unstable();
+            v.dedup();
+            v.len() as u64
+        }
+        let counts = TrendCounts {
+            article_count: slots.len() as u64,
+            story_count: distinct(stories),
+            source_count: distinct(sources),
+            first_published_at: first,
+            last_published_at: last,
+            articles_1h: a1h,
+            articles_24h: a24h,
+            rising_score: super::rising_score(a1h as i64, a24h as i64),
+        };
+        Some(Emitted::new(rep.0, &keywords, &counts))
     }
 }
 
