@@ -94,15 +94,13 @@ struct Emitted {
 }
 
 impl Emitted {
-    fn new(rep: Slot, keywords: &[&u32], c: &TrendCounts) -> Emitted {
+    fn new(rep: Slot, keywords: &[u32], c: &TrendCounts) -> Emitted {
         let mut ids = [0; MAX_KEYWORDS];
-        for (k, w) in ids.iter_mut().zip(keywords) {
-            *k = **w;
-        }
+        ids[..keywords.len()].copy_from_slice(keywords);
         let count = |n: u64| u32::try_from(n).expect("a trend's counts are at most its slots");
         Emitted {
             rep,
-            keyword_count: keywords.len().min(MAX_KEYWORDS) as u8,
+            keyword_count: keywords.len() as u8,
             keywords: ids,
             counts: [
                 count(c.article_count),
@@ -1656,12 +1654,9 @@ impl TrendIndex {
                 continue;
             };
             let members = members.clone();
-            let name = members
-                .iter()
-                .map(|s| (self.art(*s).published_at, self.nodes[*s as usize]))
-                .min()
-                .map(|(_, n)| n)
-                .unwrap_or_default();
+            let Some((name, row)) = self.trend_summary(&members, wm, &mut scratch) else {
+                continue;
+            };
             for &s in &members {
                 let a = self.art(s);
                 let new = (name, a.story);
@@ -1674,9 +1669,7 @@ impl TrendIndex {
                     self.art_mut(s).set_emitted(new);
                 }
             }
-            if let Some(row) = self.trend_summary(&members, wm, &mut scratch) {
-                new_rows.insert(name, row);
-            }
+            new_rows.insert(name, row);
         }
         self.summary_scratch = scratch;
         for name in ch.old_names.iter() {
@@ -1746,15 +1739,16 @@ impl TrendIndex {
             && (a.rep == b.rep || title(a) == title(b))
     }
 
-    /// The summary of the trend of `slots` (the definition: `super::trend_summary`), computed
-    /// over interned ids: word counts in an array by token, the members' stories and sources
-    /// sorted, each member's document read only to break a tie for the headline.
+    /// The name (the node of the earliest member) and summary of the trend of `slots` (the
+    /// definition: `super::trend_summary`), computed over interned ids: word counts in an array
+    /// by token, the members' stories and sources sorted, each member's document read only to
+    /// break a tie for the headline. `None` for no members.
     fn trend_summary(
         &self,
         slots: &[Slot],
         wm_minute: i64,
         scratch: &mut SummaryScratch,
-    ) -> Option<Emitted> {
+    ) -> Option<(Node, Emitted)> {
         if slots.is_empty() {
             return None;
         }
@@ -1771,7 +1765,7 @@ impl TrendIndex {
         seen.clear();
         stories.clear();
         sources.clear();
-        let (mut first, mut last) = (TimestampMs::MAX, TimestampMs::MIN);
+        let (mut earliest, mut last) = ((TimestampMs::MAX, Node::MAX), TimestampMs::MIN);
         let (mut a1h, mut a24h) = (0u64, 0u64);
         for &s in slots {
             let a = self.art(s);
@@ -1784,7 +1778,7 @@ impl TrendIndex {
             }
             stories.push(a.story);
             sources.push(a.source);
-            first = first.min(a.published_at);
+            earliest = earliest.min((a.published_at, self.nodes[s as usize]));
             last = last.max(a.published_at);
             match recency(wm_minute, minute_of(a.published_at)) {
                 Recency::Hour => (a1h, a24h) = (a1h + 1, a24h + 1),
@@ -1822,7 +1816,6 @@ impl TrendIndex {
                 rep = (s, c);
             }
         }
-        let keywords: Vec<&u32> = seen[..k].iter().collect();
         for &t in seen.iter() {
             word_count[t as usize] = 0;
         }
@@ -1835,13 +1828,13 @@ impl TrendIndex {
             article_count: slots.len() as u64,
             story_count: distinct(stories),
             source_count: distinct(sources),
-            first_published_at: first,
+            first_published_at: earliest.0,
             last_published_at: last,
             articles_1h: a1h,
             articles_24h: a24h,
             rising_score: super::rising_score(a1h as i64, a24h as i64),
         };
-        Some(Emitted::new(rep.0, &keywords, &counts))
+        Some((earliest.1, Emitted::new(rep.0, &seen[..k], &counts)))
     }
 }
 
