@@ -946,9 +946,13 @@ impl TrendIndex {
                     self.stamp[m as usize] = now;
                 }
                 for &b in &postings[i + 1..] {
+                    // Postings in time order put a larger slot first as often as not; an edge
+                    // is recorded smaller slot first, as the band's flips record it, so that
+                    // both find it.
+                    let edge = (a.min(b), a.max(b));
                     if self.role[b as usize] != SURVIVOR
                         || self.stamp[b as usize] == now
-                        || ch.added_edges.contains(&(a, b))
+                        || ch.added_edges.contains(&edge)
                     {
                         continue;
                     }
@@ -956,8 +960,8 @@ impl TrendIndex {
                     let j = jaccard(ta, tb);
                     let dup = is_near_duplicate(ta, tb, j, sim);
                     if j >= sim.min_jaccard || dup {
-                        found.push((a, b, dup));
-                        ch.added_edges.insert((a, b));
+                        found.push((edge.0, edge.1, dup));
+                        ch.added_edges.insert(edge);
                         ch.added_ends.insert(a);
                         ch.added_ends.insert(b);
                     }
@@ -1441,6 +1445,18 @@ impl TrendIndex {
 
     /// Label propagation, round by round, from the epoch's edge changes.
     fn propagate(&mut self, ch: &mut Changes) {
+        // Every changed vote is counted once: an edge listed twice (once either way round) would
+        // move a vote twice, and a margin bound raised twice can miss a change of winner.
+        debug_assert!(
+            {
+                let mut edges: Vec<(Slot, Slot)> = ch.edges.iter().map(|e| (e.0, e.1)).collect();
+                edges.sort_unstable();
+                let (n, all_ordered) = (edges.len(), edges.iter().all(|e| e.0 < e.1));
+                edges.dedup();
+                all_ordered && edges.len() == n
+            },
+            "the epoch's edge changes list each edge once, smaller slot first"
+        );
         for &s in &ch.leaving {
             let l = self.label(s, self.rounds);
             ch.dirty_labels.insert(l);
