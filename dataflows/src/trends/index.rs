@@ -446,6 +446,31 @@ struct Changes {
     old_names: Set<Node>,
 }
 
+impl Changes {
+    /// Whether the edge between `a` and `b` (either way round) was added between two surviving
+    /// articles this epoch.
+    fn is_added(&self, a: Slot, b: Slot) -> bool {
+        self.added_edges.contains(&(a.min(b), a.max(b)))
+    }
+
+    /// Records a new edge between two surviving articles, smaller slot first (the one order of
+    /// `added_edges` and `edges`: an edge found in either order is found once), and queues it
+    /// in `found`.
+    fn add_survivor_edge(
+        &mut self,
+        a: Slot,
+        b: Slot,
+        dup: bool,
+        found: &mut Vec<(Slot, Slot, bool)>,
+    ) {
+        let (a, b) = (a.min(b), a.max(b));
+        found.push((a, b, dup));
+        self.added_edges.insert((a, b));
+        self.added_ends.insert(a);
+        self.added_ends.insert(b);
+    }
+}
+
 /// The order of every word's postings. With a band, `(published_at, node)`, which does not
 /// depend on the slots (they depend on arrival order): a word over the cap proposes the pairs
 /// at most `band` places apart in it. Without one, by slot, which is cheapest to keep (an
@@ -945,14 +970,11 @@ impl TrendIndex {
                 for m in self.adj.get(a).iter() {
                     self.stamp[m as usize] = now;
                 }
+                // Postings in time order put the larger slot first as often as not.
                 for &b in &postings[i + 1..] {
-                    // Postings in time order put a larger slot first as often as not; an edge
-                    // is recorded smaller slot first, as the band's flips record it, so that
-                    // both find it.
-                    let edge = (a.min(b), a.max(b));
                     if self.role[b as usize] != SURVIVOR
                         || self.stamp[b as usize] == now
-                        || ch.added_edges.contains(&edge)
+                        || ch.is_added(a, b)
                     {
                         continue;
                     }
@@ -960,10 +982,7 @@ impl TrendIndex {
                     let j = jaccard(ta, tb);
                     let dup = is_near_duplicate(ta, tb, j, sim);
                     if j >= sim.min_jaccard || dup {
-                        found.push((edge.0, edge.1, dup));
-                        ch.added_edges.insert(edge);
-                        ch.added_ends.insert(a);
-                        ch.added_ends.insert(b);
+                        ch.add_survivor_edge(a, b, dup, &mut found);
                     }
                 }
             }
@@ -1021,7 +1040,7 @@ impl TrendIndex {
         flips.dedup();
         let sim = self.config.similarity;
         for (a, b) in flips {
-            let is_edge = ch.added_edges.contains(&(a, b))
+            let is_edge = ch.is_added(a, b)
                 || (removing.binary_search(&(a, b)).is_err()
                     && self.adj.get(a).iter().any(|m| m == b));
             let (ta, tb) = (self.toks.get(a), self.toks.get(b));
@@ -1029,10 +1048,7 @@ impl TrendIndex {
             let dup = is_near_duplicate(ta, tb, j, sim);
             let edge = (j >= sim.min_jaccard || dup) && self.proposed(a, b);
             if edge && !is_edge {
-                found.push((a, b, dup));
-                ch.added_edges.insert((a, b));
-                ch.added_ends.insert(a);
-                ch.added_ends.insert(b);
+                ch.add_survivor_edge(a, b, dup, found);
             } else if is_edge && !edge {
                 ch.edges.push((a, b, false));
                 ch.survivor_edges_removed = true;
