@@ -1602,6 +1602,42 @@ impl TrendIndex {
         for &s in ch.entering.iter().chain(&ch.leaving) {
             self.role[s as usize] = SURVIVOR;
         }
+        #[cfg(debug_assertions)]
+        self.check_labels();
+    }
+
+    /// Debug builds, windows of up to 4,096 slots: every live article's label in every round is
+    /// the vote of its closed neighbourhood over the labels of the round before, and its
+    /// margin bound is at most the margin. The incremental updates keep both; the oracle tests
+    /// compare only what the last round's clusters emit, where an error in an earlier round
+    /// may not show (yet).
+    #[cfg(debug_assertions)]
+    fn check_labels(&self) {
+        if self.nodes.len() > 4096 {
+            return;
+        }
+        let mut tally = Tally::default();
+        for (s, a) in self.articles.iter().enumerate() {
+            if !a.as_ref().is_some_and(|a| a.live) {
+                continue;
+            }
+            let s = s as Slot;
+            assert_eq!(
+                self.labels[0][s as usize],
+                self.vote_first(s),
+                "round 1 label of slot {s}"
+            );
+            for round in 2..=self.rounds {
+                let (label, margin) = self.vote(s, round, &mut tally);
+                let i = s as usize;
+                let (kept, bound) = (self.labels[round - 1][i], self.slack[round - 1][i]);
+                assert_eq!(kept, label, "round {round} label of slot {s}");
+                assert!(
+                    bound <= margin,
+                    "round {round} margin bound of slot {s}: {bound} over the margin {margin}"
+                );
+            }
+        }
     }
 
     fn cluster_insert(&mut self, s: Slot, label: Slot) {
