@@ -970,7 +970,8 @@ impl TrendIndex {
                 for m in self.adj.get(a).iter() {
                     self.stamp[m as usize] = now;
                 }
-                // Postings in time order put the larger slot first as often as not.
+                // `b` may be the smaller slot (postings in time order put the larger first as
+                // often as not): `is_added` and `add_survivor_edge` take either order.
                 for &b in &postings[i + 1..] {
                     if self.role[b as usize] != SURVIVOR
                         || self.stamp[b as usize] == now
@@ -1610,7 +1611,8 @@ impl TrendIndex {
     /// the vote of its closed neighbourhood over the labels of the round before, and its
     /// margin bound is at most the margin. The incremental updates keep both; the oracle tests
     /// compare only what the last round's clusters emit, where an error in an earlier round
-    /// may not show (yet).
+    /// may not show (yet). The votes are [`TrendIndex::vote`]'s own: whether a vote follows
+    /// the definition is the oracle tests' to check.
     #[cfg(debug_assertions)]
     fn check_labels(&self) {
         if self.nodes.len() > 4096 {
@@ -1621,15 +1623,14 @@ impl TrendIndex {
             if !a.as_ref().is_some_and(|a| a.live) {
                 continue;
             }
-            let s = s as Slot;
+            let (i, s) = (s, s as Slot);
             assert_eq!(
-                self.labels[0][s as usize],
+                self.labels[0][i],
                 self.vote_first(s),
                 "round 1 label of slot {s}"
             );
             for round in 2..=self.rounds {
                 let (label, margin) = self.vote(s, round, &mut tally);
-                let i = s as usize;
                 let (kept, bound) = (self.labels[round - 1][i], self.slack[round - 1][i]);
                 assert_eq!(kept, label, "round {round} label of slot {s}");
                 assert!(
