@@ -37,6 +37,7 @@ use crate::dense::DenseMap;
 use crate::event::TimestampMs;
 use crate::keyed::StateHasher;
 use crate::output::Row;
+use crate::prefetch::prefetch;
 
 type Slot = u32;
 type Map<K, V> = HashMap<K, V, StateHasher>;
@@ -321,6 +322,9 @@ struct Tally {
     count: Vec<u32>,
     seen: Vec<Slot>,
 }
+
+/// How many reads ahead a loop over scattered slots prefetches (see [`prefetch`]).
+const AHEAD: usize = 16;
 
 /// Scratch space of a trend summary: members per token (zero between summaries), the tokens
 /// seen, and the members' stories and sources.
@@ -1553,7 +1557,15 @@ impl TrendIndex {
                 }
                 self.untouch(&mut touched);
             } else {
-                for &n in &recount {
+                for k in 0..recount.len() {
+                    if let Some(&m) = recount.get(k + AHEAD) {
+                        self.adj.prefetch_run(m);
+                        prefetch(&self.slack[round - 1], m as usize);
+                    }
+                    if let Some(&m) = recount.get(k + AHEAD / 2) {
+                        self.adj.prefetch_list(m);
+                    }
+                    let n = recount[k];
                     self.recount_marks.remove(n);
                     if self.slack[round - 1][n as usize] > 0 {
                         continue;
@@ -1836,7 +1848,17 @@ impl TrendIndex {
         sources.clear();
         let (mut earliest, mut last) = ((TimestampMs::MAX, Node::MAX), TimestampMs::MIN);
         let (mut a1h, mut a24h) = (0u64, 0u64);
-        for &s in slots {
+        for (i, &s) in slots.iter().enumerate() {
+            // Members lie anywhere in a large window: their articles, nodes and where their
+            // words lie are prefetched two steps ahead, their words one step.
+            if let Some(&m) = slots.get(i + 2 * AHEAD) {
+                prefetch(&self.articles, m as usize);
+                prefetch(&self.nodes, m as usize);
+                self.toks.prefetch_run(m);
+            }
+            if let Some(&m) = slots.get(i + AHEAD) {
+                self.toks.prefetch_value(m);
+            }
             let a = self.art(s);
             for &t in self.toks.get(s) {
                 let c = &mut word_count[t as usize];

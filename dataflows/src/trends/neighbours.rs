@@ -105,6 +105,18 @@ impl AdjacencyLists {
         }
     }
 
+    /// Starts loading where `slot`'s list lies (see [`Packed::prefetch_run`]).
+    #[inline]
+    pub fn prefetch_run(&self, slot: Slot) {
+        self.lists.prefetch_run(slot);
+    }
+
+    /// Starts loading the start of `slot`'s list.
+    #[inline]
+    pub fn prefetch_list(&self, slot: Slot) {
+        self.lists.prefetch_value(slot);
+    }
+
     /// Empties the list of `slot`.
     pub fn clear(&mut self, slot: Slot) {
         self.lists.clear(slot);

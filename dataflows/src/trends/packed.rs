@@ -35,6 +35,8 @@ pub trait Buffer: Default {
     /// end might fall inside a character of the text it overwrites); whether it did.
     fn overwrite(&mut self, at: usize, value: &Self::Value) -> bool;
     fn slice(&self, start: usize, end: usize) -> &Self::Value;
+    /// Starts loading the item at `at` (see [`crate::prefetch`]).
+    fn prefetch(&self, at: usize);
 }
 
 impl Buffer for String {
@@ -62,6 +64,9 @@ impl Buffer for String {
     fn slice(&self, start: usize, end: usize) -> &str {
         &self[start..end]
     }
+    fn prefetch(&self, at: usize) {
+        crate::prefetch::prefetch(self.as_bytes(), at);
+    }
 }
 
 impl<T: Copy> Buffer for Vec<T> {
@@ -88,6 +93,9 @@ impl<T: Copy> Buffer for Vec<T> {
     fn slice(&self, start: usize, end: usize) -> &[T] {
         &self[start..end]
     }
+    fn prefetch(&self, at: usize) {
+        crate::prefetch::prefetch(self, at);
+    }
 }
 
 /// One value per slot (empty until set), all in one buffer.
@@ -108,6 +116,21 @@ impl<B: Buffer> Packed<B> {
     pub fn get(&self, slot: u32) -> &B::Value {
         let [start, end] = self.runs.get(slot as usize).copied().unwrap_or_default();
         self.data.slice(start as usize, end as usize)
+    }
+
+    /// Starts loading where `slot`'s value lies (see [`crate::prefetch`]), so that a
+    /// [`Packed::prefetch_value`] of it a little later finds that in cache.
+    #[inline]
+    pub fn prefetch_run(&self, slot: u32) {
+        crate::prefetch::prefetch(&self.runs, slot as usize);
+    }
+
+    /// Starts loading the start of `slot`'s value.
+    #[inline]
+    pub fn prefetch_value(&self, slot: u32) {
+        if let Some(&[start, _]) = self.runs.get(slot as usize) {
+            self.data.prefetch(start as usize);
+        }
     }
 
     /// Sets the value of `slot`: in its old place when it is no longer than the old value and
