@@ -1558,6 +1558,9 @@ impl TrendIndex {
                 self.untouch(&mut touched);
             } else {
                 for k in 0..recount.len() {
+                    // The nodes lie anywhere in a large window: where each one's neighbour
+                    // list lies and its bound are prefetched `AHEAD` nodes ahead, the list
+                    // itself half as far.
                     if let Some(&m) = recount.get(k + AHEAD) {
                         self.adj.prefetch_run(m);
                         prefetch(&self.slack[round - 1], m as usize);
