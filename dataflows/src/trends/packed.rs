@@ -35,8 +35,6 @@ pub trait Buffer: Default {
     /// end might fall inside a character of the text it overwrites); whether it did.
     fn overwrite(&mut self, at: usize, value: &Self::Value) -> bool;
     fn slice(&self, start: usize, end: usize) -> &Self::Value;
-    /// Starts loading the item at `at` (see [`crate::prefetch`]).
-    fn prefetch(&self, at: usize);
 }
 
 impl Buffer for String {
@@ -64,9 +62,6 @@ impl Buffer for String {
     fn slice(&self, start: usize, end: usize) -> &str {
         &self[start..end]
     }
-    fn prefetch(&self, at: usize) {
-        crate::prefetch::prefetch(self.as_bytes(), at);
-    }
 }
 
 impl<T: Copy> Buffer for Vec<T> {
@@ -92,9 +87,6 @@ impl<T: Copy> Buffer for Vec<T> {
     }
     fn slice(&self, start: usize, end: usize) -> &[T] {
         &self[start..end]
-    }
-    fn prefetch(&self, at: usize) {
-        crate::prefetch::prefetch(self, at);
     }
 }
 
@@ -123,14 +115,6 @@ impl<B: Buffer> Packed<B> {
     #[inline]
     pub fn prefetch_run(&self, slot: u32) {
         crate::prefetch::prefetch(&self.runs, slot as usize);
-    }
-
-    /// Starts loading the start of `slot`'s value.
-    #[inline]
-    pub fn prefetch_value(&self, slot: u32) {
-        if let Some(&[start, _]) = self.runs.get(slot as usize) {
-            self.data.prefetch(start as usize);
-        }
     }
 
     /// Sets the value of `slot`: in its old place when it is no longer than the old value and
@@ -192,6 +176,16 @@ impl<B: Buffer> Packed<B> {
         }
         self.data = data;
         self.garbage = 0;
+    }
+}
+
+impl<T: Copy> Packed<Vec<T>> {
+    /// Starts loading the start of `slot`'s value.
+    #[inline]
+    pub fn prefetch_value(&self, slot: u32) {
+        if let Some(&[start, _]) = self.runs.get(slot as usize) {
+            crate::prefetch::prefetch(&self.data, start as usize);
+        }
     }
 }
 
